@@ -1,0 +1,3 @@
+from microaction.cli import main
+
+raise SystemExit(main())

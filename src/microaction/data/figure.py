@@ -1,0 +1,416 @@
+"""A seated person seen from the front, drawn with anti-aliased signed-distance primitives.
+
+Body coordinates: origin at the centre of the seat (hips), y up, the torso (hip to neck) is about
+one unit long. A :class:`Pose` holds the per-frame joint parameters; :func:`render_frame` draws it
+for an :class:`Appearance` (who the person is) and a :class:`Camera` (where they sit in the frame).
+Sub-pixel motion survives because every edge is soft over one pixel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# ----------------------------------------------------------------------------- canvas
+
+
+class Canvas:
+    """A float32 RGB image in [0, 255] with soft-edged shape drawing in body coordinates."""
+
+    def __init__(self, img: np.ndarray, cx: float, cy: float, scale: float):
+        self.img = img
+        self.h, self.w = img.shape[:2]
+        self.cx, self.cy, self.s = cx, cy, scale
+
+    def px(self, p) -> tuple[float, float]:
+        return self.cx + self.s * p[0], self.cy - self.s * p[1]
+
+    def _window(self, x0, x1, y0, y1):
+        c0, c1 = max(int(math.floor(x0)) - 1, 0), min(int(math.ceil(x1)) + 2, self.w)
+        r0, r1 = max(int(math.floor(y0)) - 1, 0), min(int(math.ceil(y1)) + 2, self.h)
+        if c0 >= c1 or r0 >= r1:
+            return None
+        xs = np.arange(c0, c1, dtype=np.float32)[None, :] + 0.5
+        ys = np.arange(r0, r1, dtype=np.float32)[:, None] + 0.5
+        return (slice(r0, r1), slice(c0, c1)), xs, ys
+
+    def _blend(self, sl, alpha, color, opacity=1.0):
+        a = np.clip(alpha, 0.0, 1.0)[..., None] * opacity
+        region = self.img[sl]
+        region += a * (np.asarray(color, np.float32) - region)
+
+    def capsule(self, p0, p1, r: float, color, opacity=1.0):
+        (x0, y0), (x1, y1) = self.px(p0), self.px(p1)
+        rp = max(r * self.s, 0.35)
+        win = self._window(min(x0, x1) - rp, max(x0, x1) + rp, min(y0, y1) - rp, max(y0, y1) + rp)
+        if win is None:
+            return
+        sl, xs, ys = win
+        dx, dy = x1 - x0, y1 - y0
+        den = dx * dx + dy * dy
+        t = np.clip(((xs - x0) * dx + (ys - y0) * dy) / den, 0, 1) if den > 1e-9 else 0.0
+        dist = np.hypot(xs - (x0 + t * dx), ys - (y0 + t * dy))
+        self._blend(sl, rp - dist + 0.5, color, opacity)
+
+    def ellipse(self, c, rx: float, ry: float, angle: float, color, opacity=1.0):
+        """Ellipse with radii (rx, ry) in body units, rotated by ``angle`` radians (ccw)."""
+        x0, y0 = self.px(c)
+        ax, ay = max(rx * self.s, 0.3), max(ry * self.s, 0.3)
+        ext = max(ax, ay)
+        win = self._window(x0 - ext, x0 + ext, y0 - ext, y0 + ext)
+        if win is None:
+            return
+        sl, xs, ys = win
+        ca, sa = math.cos(angle), math.sin(angle)
+        u = (xs - x0) * ca - (ys - y0) * sa  # image y points down, so ccw in body = -angle here
+        v = (xs - x0) * sa + (ys - y0) * ca
+        k = np.sqrt((u / ax) ** 2 + (v / ay) ** 2) + 1e-6
+        grad = np.sqrt((u / ax ** 2) ** 2 + (v / ay ** 2) ** 2) / k + 1e-6
+        self._blend(sl, 0.5 - (k - 1.0) / grad, color, opacity)
+
+    def polygon(self, pts, color, opacity=1.0):
+        """Convex polygon (vertices in body units, any winding)."""
+        q = np.array([self.px(p) for p in pts], np.float32)
+        win = self._window(q[:, 0].min(), q[:, 0].max(), q[:, 1].min(), q[:, 1].max())
+        if win is None:
+            return
+        sl, xs, ys = win
+        centre = q.mean(0)
+        inside = None
+        for i in range(len(q)):
+            a, b = q[i], q[(i + 1) % len(q)]
+            n = np.array([b[1] - a[1], a[0] - b[0]], np.float32)
+            n /= np.linalg.norm(n) + 1e-9
+            if np.dot(centre - a, n) < 0:
+                n = -n
+            d = (xs - a[0]) * n[0] + (ys - a[1]) * n[1]  # positive inside
+            inside = d if inside is None else np.minimum(inside, d)
+        self._blend(sl, inside + 0.5, color, opacity)
+
+
+# ----------------------------------------------------------------------------- appearance
+
+
+@dataclass
+class Appearance:
+    skin: tuple
+    shirt: tuple
+    sleeve_long: bool
+    pants: tuple
+    shoes: tuple
+    hair: tuple
+    hair_size: float
+    wall: tuple
+    wall_texture: np.ndarray  # (8, 8) low-frequency brightness field
+    stool: tuple
+    shoulder: float  # half shoulder width
+    upper_arm: float
+    forearm: float
+    head: float  # head radius
+    glasses: bool
+
+    @staticmethod
+    def random(rng: np.random.Generator) -> "Appearance":
+        tone = rng.uniform(0.35, 1.0)
+        skin = tuple(np.array([224, 172, 140]) * tone + np.array([20, 15, 10]))
+        return Appearance(
+            skin=skin,
+            shirt=tuple(rng.uniform(20, 235, 3)),
+            sleeve_long=bool(rng.random() < 0.6),
+            pants=tuple(rng.uniform(15, 160, 3)),
+            shoes=tuple(rng.uniform(10, 90, 3)),
+            hair=tuple(rng.uniform(10, 120) * np.array([1.0, 0.8, 0.6])),
+            hair_size=float(rng.uniform(0.55, 1.0)),
+            wall=tuple(rng.uniform(150, 245, 3)),
+            wall_texture=rng.normal(0, 1, (8, 8)).astype(np.float32),
+            stool=tuple(rng.uniform(40, 200, 3)),
+            shoulder=float(rng.uniform(0.33, 0.42)),
+            upper_arm=float(rng.uniform(0.42, 0.5)),
+            forearm=float(rng.uniform(0.4, 0.46)),
+            head=float(rng.uniform(0.18, 0.22)),
+            glasses=bool(rng.random() < 0.2),
+        )
+
+
+@dataclass
+class Camera:
+    scale: float  # pixels per body unit
+    cx: float
+    cy: float
+    light_gain: float = 1.0
+    light_dir: float = 0.0  # radians; direction of the brightness gradient
+    light_slope: float = 0.0
+    noise: float = 2.0  # sensor noise sigma, 0-255 scale
+
+    @staticmethod
+    def random(rng: np.random.Generator, width: int, height: int) -> "Camera":
+        scale = height / 2.75 * rng.uniform(0.85, 1.0)
+        return Camera(scale=scale,
+                      cx=width / 2 + rng.uniform(-0.08, 0.08) * width,
+                      cy=height / 2 + 0.28 * scale + rng.uniform(-0.04, 0.04) * height,
+                      light_gain=float(rng.uniform(0.8, 1.15)),
+                      light_dir=float(rng.uniform(0, 2 * math.pi)),
+                      light_slope=float(rng.uniform(0.0, 0.25)),
+                      noise=float(rng.uniform(1.0, 4.0)))
+
+
+# ----------------------------------------------------------------------------- pose
+
+
+@dataclass
+class Pose:
+    """Per-frame body parameters. Angles in radians, lengths in body units."""
+
+    torso_roll: float = 0.0  # sway, + leans to image right
+    torso_yaw: float = 0.0  # turning around
+    torso_dx: float = 0.0
+    rise: float = 0.0  # hips lifting off the stool
+    slouch: float = 0.0  # 0 = straight back, 1 = slumped
+    lean: float = 0.0  # forward lean (shortens the torso in the image)
+    shrug: float = 0.0  # shoulder lift
+    breath: float = 0.0
+    head_pitch: float = 0.0  # + = down
+    head_yaw: float = 0.0
+    head_roll: float = 0.0
+    eye_open: float = 1.0
+    glasses_lift: float = 0.0
+    # per side, index 0 = image left (the person's right), 1 = image right
+    hand: list = field(default_factory=lambda: [None, None])  # target (x, y) or None = rest
+    hand_behind: list = field(default_factory=lambda: [False, False])
+    finger_curl: list = field(default_factory=lambda: [0.0, 0.0])
+    finger_spread: list = field(default_factory=lambda: [0.0, 0.0])
+    finger_wiggle: list = field(default_factory=lambda: [None, None])  # 4 per-finger offsets
+    point: list = field(default_factory=lambda: [False, False])  # index finger extended
+    knee_dx: list = field(default_factory=lambda: [0.0, 0.0])  # + = outward
+    knee_dy: list = field(default_factory=lambda: [0.0, 0.0])
+    foot_fwd: list = field(default_factory=lambda: [0.0, 0.0])  # foot extended toward camera
+    heel: list = field(default_factory=lambda: [0.0, 0.0])  # tiptoe heel raise
+    curl: list = field(default_factory=lambda: [0.0, 0.0])  # leg drawn up onto the stool
+    cross: float = 0.0  # right-over-left leg crossing, 0..1 (sign picks the leg)
+    obj: float = 0.0  # an object held in the hands (playing objects), its rotation
+
+
+SIDES = (-1, 1)
+
+
+def skeleton(pose: Pose, app: Appearance) -> dict:
+    """Joint positions (body units) of a pose: the landmarks motions aim hands at."""
+    j: dict = {}
+    hip = np.array([pose.torso_dx, pose.rise])
+    length = 1.0 - 0.08 * pose.slouch - 0.12 * pose.lean + 0.004 * pose.breath
+    up = np.array([math.sin(pose.torso_roll), math.cos(pose.torso_roll)])
+    right = np.array([up[1], -up[0]])
+    neck = hip + up * length
+    yaw_c = math.cos(pose.torso_yaw)
+    sh_w = app.shoulder * (0.55 + 0.45 * yaw_c) * (1 + 0.01 * pose.breath)
+    j.update(hip=hip, neck=neck, up=up, right=right, length=length)
+    for k, s in enumerate(SIDES):
+        j[f"shoulder{k}"] = neck + right * (s * sh_w) + up * (-0.07 + 0.07 * pose.shrug) \
+            + right * 0.06 * math.sin(pose.torso_yaw)
+        j[f"hipj{k}"] = hip + right * (s * 0.17)
+    # head
+    roll = pose.torso_roll + pose.head_roll
+    hup = np.array([math.sin(roll), math.cos(roll)])
+    hright = np.array([hup[1], -hup[0]])
+    head_c = neck + up * 0.1 + hup * (app.head * (1.05 - 0.25 * math.sin(pose.head_pitch)))
+    head_c = head_c + right * 0.12 * math.sin(pose.torso_yaw)
+    j.update(head=head_c, hup=hup, hright=hright, roll=roll)
+    fx = 0.6 * app.head * math.sin(pose.head_yaw + 0.5 * pose.torso_yaw)
+    fy = -0.55 * app.head * math.sin(pose.head_pitch)
+    face = head_c + hright * fx + hup * fy
+    r = app.head
+    j["face"] = face
+    j["nose"] = face + hup * (-0.12 * r)
+    j["mouth"] = face + hup * (-0.5 * r)
+    j["forehead"] = face + hup * (0.5 * r)
+    for k, s in enumerate(SIDES):
+        eye_sep = 0.38 * r * math.cos(pose.head_yaw)
+        j[f"eye{k}"] = face + hright * (s * eye_sep) + hup * (0.12 * r)
+        j[f"cheek{k}"] = face + hright * (s * 0.55 * r) + hup * (-0.3 * r)
+        j[f"ear{k}"] = head_c + hright * (s * r * (0.98 * math.cos(pose.head_yaw) - 0.2 * s *
+                                                    math.sin(pose.head_yaw)))
+        j[f"hindbrain{k}"] = head_c + hright * (s * 0.7 * r) + hup * (0.55 * r)
+    j["crown"] = head_c + hup * (0.95 * r)
+    j["chest"] = hip + up * (0.7 * length)
+    j["neck_front"] = neck + up * 0.02
+    for k, s in enumerate(SIDES):
+        j[f"waist{k}"] = hip + up * 0.3 + right * (s * 0.3)
+        j[f"back{k}"] = hip + up * 0.35 + right * (s * 0.22)
+    # legs (thighs point at the camera, so the knee is close below the hip)
+    for k, s in enumerate(SIDES):
+        hipj = j[f"hipj{k}"]
+        knee = hipj + np.array([s * (0.05 + pose.knee_dx[k]),
+                                -0.12 + pose.knee_dy[k] + 0.3 * pose.curl[k] + 0.05 * pose.heel[k]])
+        ankle = np.array([hipj[0] + s * (0.07 + 0.6 * pose.knee_dx[k] + 0.06 * pose.foot_fwd[k])
+                          - s * 0.15 * pose.curl[k],
+                          -0.98 - 0.12 * pose.foot_fwd[k] + pose.knee_dy[k] + 0.06 * pose.heel[k]
+                          + 0.55 * pose.curl[k]])
+        j[f"knee{k}"], j[f"ankle{k}"] = knee, ankle
+        j[f"thigh{k}"] = (hipj + knee) / 2 + np.array([0, 0.06])
+        j[f"calf{k}"] = (knee + ankle) / 2
+        j[f"foot{k}"] = ankle + np.array([s * 0.03, -0.05])
+    if pose.cross:
+        k = 0 if pose.cross > 0 else 1  # the crossing leg moves over the other knee
+        o = 1 - k
+        c = abs(pose.cross)
+        j[f"knee{k}"] = (1 - c) * j[f"knee{k}"] + c * (j[f"knee{o}"] + np.array([0, 0.1]))
+        j[f"ankle{k}"] = (1 - c) * j[f"ankle{k}"] + c * (j[f"knee{o}"] +
+                                                       np.array([SIDES[o] * 0.35, -0.25]))
+        j[f"foot{k}"] = j[f"ankle{k}"] + np.array([SIDES[o] * 0.06, -0.03])
+        j[f"thigh{k}"] = (j[f"hipj{k}"] + j[f"knee{k}"]) / 2 + np.array([0, 0.06])
+    for k, s in enumerate(SIDES):
+        j[f"rest{k}"] = j[f"thigh{k}"] + np.array([-s * 0.04, 0.05])
+    j["lap"] = (j["thigh0"] + j["thigh1"]) / 2 + np.array([0.0, 0.08])
+    return j
+
+
+def _elbow(shoulder, target, l1, l2, side):
+    d_vec = target - shoulder
+    d = float(np.linalg.norm(d_vec))
+    d = min(max(d, abs(l1 - l2) + 1e-3), l1 + l2 - 1e-3)
+    base = math.atan2(d_vec[1], d_vec[0])
+    a = math.acos(max(-1.0, min(1.0, (l1 * l1 + d * d - l2 * l2) / (2 * l1 * d))))
+    cands = [shoulder + l1 * np.array([math.cos(base + sg * a), math.sin(base + sg * a)])
+             for sg in (1, -1)]
+    elbow = max(cands, key=lambda e: side * e[0] - 1.0 * e[1])  # elbows bend outward and down
+    wrist = elbow + l2 * (target - elbow) / (np.linalg.norm(target - elbow) + 1e-9)
+    return elbow, wrist
+
+
+def render_frame(pose: Pose, app: Appearance, cam: Camera, width: int, height: int,
+                 rng: np.random.Generator, jitter=(0.0, 0.0)) -> np.ndarray:
+    """Draw one frame; returns ``(height, width, 3)`` uint8."""
+    img = np.empty((height, width, 3), np.float32)
+    img[:] = np.asarray(app.wall, np.float32)
+    _wall_texture(img, app.wall_texture)
+    cv = Canvas(img, cam.cx + jitter[0], cam.cy + jitter[1], cam.scale)
+    j = skeleton(pose, app)
+    skin, shirt = app.skin, app.shirt
+    sleeve = shirt if app.sleeve_long else skin
+    dark = lambda c, f=0.75: tuple(np.asarray(c) * f)  # noqa: E731
+
+    # stool and floor shadow
+    cv.polygon([(-0.32, -0.02), (0.32, -0.02), (0.3, -0.12), (-0.3, -0.12)], app.stool)
+    for s in SIDES:
+        cv.capsule((s * 0.26, -0.1), (s * 0.3, -1.0), 0.025, dark(app.stool))
+    cv.ellipse((0.0, -1.08), 0.7, 0.06, 0.0, dark(app.wall, 0.85), opacity=0.6)
+
+    # arms behind the torso first (scratching the back)
+    hands = _arm_geometry(pose, app, j)
+    for k in range(2):
+        if pose.hand_behind[k]:
+            _draw_arm(cv, hands[k], sleeve, shirt, skin, pose, k)
+
+    # legs: the crossing leg is drawn last
+    order = [0, 1] if pose.cross >= 0 else [1, 0]
+    order = order[::-1] if pose.cross else order
+    for k in order:
+        cv.capsule(j[f"knee{k}"], j[f"ankle{k}"], 0.075, app.pants)
+        cv.ellipse(j[f"foot{k}"], 0.1 * (1 + 0.2 * pose.foot_fwd[k]),
+                   0.05 * (1 + 0.2 * pose.foot_fwd[k] + 0.4 * pose.heel[k]), 0.0, app.shoes)
+        cv.capsule(j[f"hipj{k}"], j[f"knee{k}"], 0.12, app.pants)
+        cv.ellipse(j[f"knee{k}"], 0.1, 0.09, 0.0, dark(app.pants, 0.9))
+
+    # torso
+    hip, up, right, neck = j["hip"], j["up"], j["right"], j["neck"]
+    hw = 0.28
+    torso = [hip + right * hw, hip - right * hw, j["shoulder0"] - up * 0.02,
+             j["shoulder1"] - up * 0.02]
+    cv.polygon(torso, shirt)
+    for k in range(2):
+        cv.ellipse(j[f"shoulder{k}"], 0.09, 0.07, 0.0, shirt)
+    cv.capsule(neck - up * 0.02, neck + up * 0.1, 0.065, skin)
+
+    # head
+    r, head = app.head, j["head"]
+    for k in range(2):  # ears
+        cv.ellipse(j[f"ear{k}"], 0.035, 0.06, j["roll"], dark(skin, 0.92))
+    cv.ellipse(head, 0.92 * r, r, j["roll"], skin)
+    cv.ellipse(head + j["hup"] * (r * (0.72 - 0.3 * math.sin(pose.head_pitch))),
+               0.88 * r, r * (0.28 + 0.15 * app.hair_size), j["roll"], app.hair)
+    for k in range(2):
+        cv.ellipse(j[f"eye{k}"], 0.03, 0.02 * pose.eye_open + 0.003, j["roll"], (25, 20, 20))
+        cv.capsule(j[f"eye{k}"] + j["hup"] * 0.045 - j["hright"] * 0.03,
+                   j[f"eye{k}"] + j["hup"] * 0.045 + j["hright"] * 0.03, 0.008, dark(app.hair, 0.6))
+    cv.capsule(j["nose"] + j["hup"] * 0.07, j["nose"], 0.018, dark(skin, 0.8))
+    cv.capsule(j["mouth"] - j["hright"] * 0.05, j["mouth"] + j["hright"] * 0.05, 0.012,
+               (150, 60, 60))
+    if app.glasses or pose.glasses_lift:
+        lift = j["hup"] * 0.03 * pose.glasses_lift
+        for k in range(2):
+            cv.ellipse(j[f"eye{k}"] + lift, 0.06, 0.045, j["roll"], (30, 30, 30), opacity=0.55)
+        cv.capsule(j["eye0"] + lift, j["eye1"] + lift, 0.008, (30, 30, 30))
+
+    # arms in front
+    for k in range(2):
+        if not pose.hand_behind[k]:
+            _draw_arm(cv, hands[k], sleeve, shirt, skin, pose, k)
+    if pose.obj:
+        mid = (hands[0]["hand"] + hands[1]["hand"]) / 2 + np.array([0, 0.04])
+        cv.ellipse(mid, 0.08, 0.03, pose.obj, (200, 40, 40))
+
+    # lighting, noise
+    _light(img, cam)
+    img += rng.normal(0.0, cam.noise, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _arm_geometry(pose: Pose, app: Appearance, j: dict) -> list:
+    out = []
+    for k, s in enumerate(SIDES):
+        target = pose.hand[k] if pose.hand[k] is not None else j[f"rest{k}"]
+        sh = j[f"shoulder{k}"]
+        elbow, wrist = _elbow(sh, np.asarray(target, float), app.upper_arm, app.forearm, s)
+        fdir = (wrist - elbow) / (np.linalg.norm(wrist - elbow) + 1e-9)
+        out.append({"shoulder": sh, "elbow": elbow, "wrist": wrist,
+                    "hand": wrist + fdir * 0.04, "dir": fdir})
+    return out
+
+
+def _draw_arm(cv: Canvas, g: dict, sleeve, shirt, skin, pose: Pose, k: int):
+    cv.capsule(g["shoulder"], g["elbow"], 0.065, shirt)
+    cv.capsule(g["elbow"], g["wrist"], 0.052, sleeve)
+    hand, d = g["hand"], g["dir"]
+    cv.ellipse(hand, 0.05, 0.06, math.atan2(d[1], d[0]) - math.pi / 2, skin)
+    curl, spread = pose.finger_curl[k], pose.finger_spread[k]
+    wig = pose.finger_wiggle[k] if pose.finger_wiggle[k] is not None else (0, 0, 0, 0)
+    base_ang = math.atan2(d[1], d[0])
+    for f in range(4):
+        ang = base_ang + (f - 1.5) * (0.18 + 0.25 * spread)
+        length = 0.075 * (1 - 0.8 * curl) + 0.03 * wig[f]
+        if pose.point[k] and f == 1:
+            length = 0.11
+        tip = hand + d * 0.04 + length * np.array([math.cos(ang), math.sin(ang)])
+        cv.capsule(hand + d * 0.035, tip, 0.018, skin)
+    thumb = base_ang + SIDES[k] * -1.1
+    cv.capsule(hand, hand + 0.06 * (1 - 0.4 * curl) * np.array([math.cos(thumb), math.sin(thumb)]),
+               0.019, skin)
+
+
+def _wall_texture(img: np.ndarray, tex: np.ndarray):
+    h, w = img.shape[:2]
+    yi = np.linspace(0, tex.shape[0] - 1, h)
+    xi = np.linspace(0, tex.shape[1] - 1, w)
+    field_ = _bilinear(tex, yi, xi)
+    img += 6.0 * field_[..., None]
+
+
+def _bilinear(tex, yi, xi):
+    y0 = np.floor(yi).astype(int)
+    x0 = np.floor(xi).astype(int)
+    y1 = np.minimum(y0 + 1, tex.shape[0] - 1)
+    x1 = np.minimum(x0 + 1, tex.shape[1] - 1)
+    fy, fx = (yi - y0)[:, None], (xi - x0)[None, :]
+    top = tex[y0][:, x0] * (1 - fx) + tex[y0][:, x1] * fx
+    bot = tex[y1][:, x0] * (1 - fx) + tex[y1][:, x1] * fx
+    return (top * (1 - fy) + bot * fy).astype(np.float32)
+
+
+def _light(img: np.ndarray, cam: Camera):
+    h, w = img.shape[:2]
+    gx = (np.arange(w, dtype=np.float32) / w - 0.5) * math.cos(cam.light_dir)
+    gy = (np.arange(h, dtype=np.float32) / h - 0.5) * math.sin(cam.light_dir)
+    gain = cam.light_gain * (1 + cam.light_slope * (gx[None, :] + gy[:, None]))
+    img *= gain[..., None]

@@ -1,0 +1,186 @@
+"""Synthetic micro-action videos in the exact MA-52 layout (the embedded default dataset).
+
+Each clip shows one seated participant (appearance fixed per participant id) performing one
+class's motion program, with random onset, duration, amplitude and side, plus breathing, blinking,
+camera jitter, lighting, sensor noise and optional small distractor movements.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from microaction.data.figure import Appearance, Camera, Pose, render_frame, skeleton
+from microaction.data.listfile import split_files, write_list_file
+from microaction.data.parallel import parallel_map
+from microaction.data.motions import Program, class_program, distractor_program
+from microaction.data.video import write_video
+from microaction.labels import (ACTION_NAMES, ACTION_TO_BODY, MA52_TRAIN_COUNTS, MA52_VAL_COUNTS,
+                                write_label_names)
+
+log = logging.getLogger(__name__)
+
+_SIDE_FIELDS = {"knee_dx", "knee_dy", "foot_fwd", "heel", "curl", "finger_curl", "finger_spread",
+                "finger_wiggle"}
+_SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+def frame_size(size: int) -> tuple[int, int]:
+    """(width, height) of a synthetic frame: MA-52's portrait 5:6 aspect, even sides."""
+    w = size - size % 2
+    h = round(size * 1.2)
+    return w, h - h % 2
+
+
+def render_clip(action_id: int, num_frames: int, size: int, rng: np.random.Generator,
+                appearance: Appearance | None = None, distractors: float = 0.5,
+                fps: float = 30.0) -> np.ndarray:
+    """Render one clip of ``action_id``: ``(num_frames, H, W, 3)`` uint8."""
+    width, height = frame_size(size)
+    app = appearance if appearance is not None else Appearance.random(rng)
+    cam = Camera.random(rng, width, height)
+    programs = [class_program(action_id, num_frames, rng)]
+    if action_id == 47:
+        app.glasses = True
+    if rng.random() < distractors:
+        programs.append(distractor_program(num_frames, rng, strength=rng.uniform(0.3, 1.0)))
+    t = np.arange(num_frames)
+    breath = np.sin(2 * np.pi * t / fps * rng.uniform(0.2, 0.35) + rng.uniform(0, 6))
+    eye = np.ones(num_frames)
+    for _ in range(rng.integers(0, 3)):
+        c = rng.integers(num_frames)
+        eye[max(c - 1, 0):c + 2] = 0.1
+    jitter = np.cumsum(rng.normal(0, 0.12, (num_frames, 2)), axis=0)
+    jitter -= jitter.mean(0)
+    frames = np.empty((num_frames, height, width, 3), np.uint8)
+    for i in range(num_frames):
+        pose = _pose_at(programs, i, breath[i], eye[i], app)
+        frames[i] = render_frame(pose, app, cam, width, height, rng, tuple(jitter[i]))
+    return frames
+
+
+def _pose_at(programs: list[Program], i: int, breath: float, eye: float, app) -> Pose:
+    pose = Pose(breath=breath, eye_open=eye)
+    for prog in programs:
+        for name, values in prog.tracks.items():
+            field, _, side = name.partition(":")
+            v = values[i]
+            if side:
+                getattr(pose, field)[int(side)] = v if field == "finger_wiggle" else \
+                    getattr(pose, field)[int(side)] + float(v)
+            else:
+                setattr(pose, field, getattr(pose, field) + float(v))
+        for name, value in prog.flags.items():
+            field, _, side = name.partition(":")
+            if field == "glasses":
+                continue
+            getattr(pose, field)[int(side)] = bool(value)
+    j = skeleton(pose, app)  # hands do not move the skeleton, so landmarks are known first
+    for prog in programs:
+        for k, reach in enumerate(prog.reach):
+            if reach is None:
+                continue
+            rest = j[f"rest{k}"]
+            target = j[reach.landmark] + reach.offset[i]
+            pose.hand[k] = rest + reach.weight[i] * (target - rest)
+    return pose
+
+
+# ----------------------------------------------------------------------------- dataset
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    split: str
+    index: int
+    file: str
+    label: int
+    participant: int
+    path: str
+    seed: int
+    frames: int
+    size: int
+    distractors: float
+
+
+def class_counts(clips_per_class: int, distribution: str) -> dict[str, list[int]]:
+    """Clips per class and split. ``uniform``: N train, N/2 val, N/2 test per class (MA-52's
+    2:1:1). ``ma52``: the official long tail scaled to a mean of N train clips per class."""
+    n = clips_per_class
+    if distribution == "uniform":
+        half = max(1, n // 2)
+        return {"train": [n] * 52, "val": [half] * 52, "test": [half] * 52}
+    if distribution == "ma52":
+        tr, va = np.array(MA52_TRAIN_COUNTS, float), np.array(MA52_VAL_COUNTS, float)
+        train = np.maximum(1, np.round(n * tr / tr.mean())).astype(int).tolist()
+        val = np.maximum(1, np.round(n / 2 * va / va.mean())).astype(int).tolist()
+        return {"train": train, "val": val, "test": list(val)}
+    raise ValueError(f"distribution must be 'uniform' or 'ma52', got {distribution!r}")
+
+
+def plan_dataset(out_dir: str | Path, clips_per_class: int = 10, distribution: str = "uniform",
+                 size: int = 112, frames: int = 48, seed: int = 0, splits=("train", "val", "test"),
+                 participants: int = 24, distractors: float = 0.5) -> list[ClipJob]:
+    counts = class_counts(clips_per_class, distribution)
+    jobs = []
+    for split in splits:
+        if split not in _SPLIT_IDS:
+            raise ValueError(f"unknown split {split!r}; expected train, val or test")
+        rng = np.random.default_rng([seed, 99, _SPLIT_IDS[split]])
+        labels = [c for c, k in enumerate(counts[split]) for _ in range(k)]
+        rng.shuffle(labels)
+        _, video_dir = split_files(out_dir, split)
+        for i, label in enumerate(labels):
+            who = int(rng.integers(participants))
+            file = f"test{i:04d}.mp4" if split == "test" else \
+                f"{who:04d}_{ACTION_TO_BODY[label] + 1:02d}_{i:04d}.mp4"
+            jobs.append(ClipJob(split, i, file, label, who, str(video_dir / file),
+                                seed, frames, size, distractors))
+    return jobs
+
+
+def render_job(job: ClipJob) -> str:
+    """Render and encode one clip (skipped if it exists: generation is resumable)."""
+    if os.path.exists(job.path):
+        return job.path
+    app = Appearance.random(np.random.default_rng([job.seed, 1000, job.participant]))
+    rng = np.random.default_rng([job.seed, _SPLIT_IDS[job.split], job.index])
+    frames = render_clip(job.label, job.frames, job.size, rng, app, job.distractors)
+    write_video(job.path, frames)
+    return job.path
+
+
+def generate_dataset(out_dir: str | Path, clips_per_class: int = 10, distribution: str = "uniform",
+                     size: int = 112, frames: int = 48, seed: int = 0,
+                     splits=("train", "val", "test"), participants: int = 24,
+                     distractors: float = 0.5, workers: int | None = None,
+                     progress: bool = True) -> dict:
+    """Write a synthetic dataset in the MA-52 layout; returns a summary dict."""
+    if frames < 2 or size < 32:
+        raise ValueError(f"need frames >= 2 and size >= 32 (got frames={frames}, size={size})")
+    out_dir = Path(out_dir)
+    jobs = plan_dataset(out_dir, clips_per_class, distribution, size, frames, seed, splits,
+                        participants, distractors)
+    for split in splits:
+        split_files(out_dir, split)[1].mkdir(parents=True, exist_ok=True)
+    for _ in parallel_map(render_job, jobs, workers, "synth", progress):
+        pass
+    for split in splits:
+        entries = [(j.file, 0 if split == "test" else j.label) for j in jobs if j.split == split]
+        list_file = split_files(out_dir, split)[0]
+        write_list_file(list_file, sorted(entries))
+        if split == "test":  # official test lists carry dummy labels; keep the truth beside them
+            truth = sorted((j.file, j.label) for j in jobs if j.split == split)
+            write_list_file(out_dir / "test_list_videos_labeled.txt", truth)
+    write_label_names(out_dir / "label_name.txt", ACTION_NAMES)
+    info = {"generator": "microaction synth", "clips_per_class": clips_per_class,
+            "distribution": distribution, "size": size, "frames": frames, "seed": seed,
+            "participants": participants, "distractors": distractors,
+            "clips": {s: sum(1 for j in jobs if j.split == s) for s in splits}}
+    (out_dir / "synth_info.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info

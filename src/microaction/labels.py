@@ -1,0 +1,95 @@
+"""The MA-52 taxonomy: 52 micro-action classes in official id order, 7 body parts, action -> body.
+
+This is a leaf module: data, metrics, models and the CLI import it; it imports nothing of ours
+except the error type.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from microaction.errors import ListFileError
+
+ACTION_NAMES: tuple[str, ...] = (
+    "shaking body", "sitting straightly", "shrugging", "turning around", "rising up",
+    "bowing head", "head up", "tilting head", "turning head", "nodding", "shaking head",
+    "scratching arms", "playing objects", "putting hands together", "rubbing hands",
+    "pointing oneself", "clenching fist", "stretching arms", "retracting arms", "waving",
+    "spreading hands", "hands touching fingers", "other finger movements",
+    "illustrative gestures",
+    "shaking legs", "curling legs", "spread legs", "closing legs", "crossing legs",
+    "stretching feet", "retracting feet", "tiptoe",
+    "scratching or touching neck", "scratching or touching chest",
+    "scratching or touching back", "scratching or touching shoulder", "arms akimbo",
+    "crossing arms",
+    "playing or tidying hair", "scratching or touching hindbrain",
+    "scratching or touching forehead", "scratching or touching face", "rubbing eyes",
+    "touching nose", "touching ears", "covering face", "covering mouth", "pushing glasses",
+    "patting legs", "touching legs", "scratching legs", "scratching feet",
+)
+
+BODY_NAMES: tuple[str, ...] = (
+    "body", "head", "upper limb", "lower limb", "body-hand", "head-hand", "leg-hand",
+)
+
+# First action id of each body part; body b covers [_BODY_START[b], _BODY_START[b + 1]).
+_BODY_START = (0, 5, 11, 24, 32, 38, 48, 52)
+
+ACTION_TO_BODY: tuple[int, ...] = tuple(
+    b for b in range(len(BODY_NAMES)) for _ in range(_BODY_START[b], _BODY_START[b + 1])
+)
+
+NUM_ACTIONS = len(ACTION_NAMES)
+NUM_BODY_PARTS = len(BODY_NAMES)
+
+
+def body_of(action_id: int) -> int:
+    """Body-part id of an MA-52 action id."""
+    if not 0 <= action_id < NUM_ACTIONS:
+        raise ValueError(f"action id {action_id} is outside 0..{NUM_ACTIONS - 1}")
+    return ACTION_TO_BODY[action_id]
+
+
+def actions_of_body(body_id: int) -> range:
+    """The action ids belonging to one body part."""
+    return range(_BODY_START[body_id], _BODY_START[body_id + 1])
+
+
+def read_label_names(path: str | Path) -> list[str]:
+    """Read an official ``label_name.txt`` (``id<TAB>name`` per line, ids 0..K-1 in order)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ListFileError(path, None, f"cannot read label names ({exc.strerror})") from None
+    names: list[str] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = line.split(None, 1)
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise ListFileError(path, lineno, f"expected '<id><TAB><name>', got {raw!r}")
+        if int(parts[0]) != len(names):
+            raise ListFileError(path, lineno, f"expected id {len(names)}, got {parts[0]}")
+        names.append(parts[1].strip())
+    if not names:
+        raise ListFileError(path, None, "no label names")
+    return names
+
+
+def write_label_names(path: str | Path, names=ACTION_NAMES) -> None:
+    Path(path).write_text("".join(f"{i}\t{n}\n" for i, n in enumerate(names)), encoding="utf-8")
+
+
+# Clips per action id in the official train and val lists (used to reproduce the long tail).
+MA52_TRAIN_COUNTS: tuple[int, ...] = (
+    309, 150, 20, 9, 156, 337, 242, 456, 962, 1283, 1193, 227, 112, 95, 42, 82, 76, 355, 87, 277,
+    147, 356, 373, 397, 238, 66, 92, 97, 60, 231, 259, 398, 63, 82, 53, 33, 43, 43, 89, 82, 58,
+    126, 66, 147, 52, 6, 25, 68, 421, 497, 92, 20,
+)
+MA52_VAL_COUNTS: tuple[int, ...] = (
+    153, 74, 9, 3, 76, 168, 121, 228, 480, 641, 595, 112, 56, 47, 21, 41, 37, 176, 43, 138, 73,
+    177, 186, 197, 119, 33, 46, 48, 30, 115, 128, 198, 30, 40, 25, 16, 21, 20, 44, 40, 28, 63, 33,
+    72, 25, 2, 12, 34, 209, 248, 45, 10,
+)
