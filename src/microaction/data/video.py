@@ -78,7 +78,7 @@ def _decode_selected(stream, packets, select, short_side, threads, path, fps) ->
         indices = _resolve(select, n)
         wanted = set(int(i) for i in np.unique(indices))
         if wanted and (min(wanted) < 0):
-            raise ValueError(f"negative frame index {min(wanted)}")
+            raise IndexError(f"negative frame index {min(wanted)}")
         got: dict[int, np.ndarray] = {}
         decoded = 0
         ctx = stream.codec_context
@@ -98,7 +98,7 @@ def _decode_selected(stream, packets, select, short_side, threads, path, fps) ->
                 np.zeros((0, 1, 1, 3), np.uint8)
             return Clip(frames, indices, decoded, fps)
         if decoded >= n:  # indices beyond the real length were asked for explicitly
-            raise ValueError(f"frame index {max(wanted)} out of range for {decoded} frames")
+            raise IndexError(f"frame index {max(wanted)} out of range for {decoded} frames")
         log.warning("%s: header/packets promise %d frames, only %d decode", path, n, decoded)
         n = decoded
         _reset(stream)

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from microaction.data.dataset import VideoDataset, collate_skipping
+from microaction.data.listfile import ListEntry
+from microaction.errors import VideoError
+from microaction.labels import body_of
+from microaction.spec import InputSpec
+
+SPEC = InputSpec(frames=4, size=32, short_side=40)
+
+
+def test_sample_contract(tiny_synth):
+    ds = VideoDataset.from_split(tiny_synth, "train", SPEC, train=True)
+    assert len(ds) == 52
+    s = ds[5]
+    assert s["video"].shape == (3, 4, 32, 32) and s["video"].dtype == torch.float32
+    assert s["body"] == body_of(s["label"])
+    assert s["index"] == 5 and s["path"].endswith(".mp4")
+
+
+def test_same_sample_for_same_seed_epoch_index(tiny_synth):
+    ds = VideoDataset.from_split(tiny_synth, "train", SPEC, train=True, seed=1)
+    a, b = ds[3]["video"], ds[3]["video"]
+    assert torch.equal(a, b)
+    ds.set_epoch(1)
+    assert not torch.equal(a, ds[3]["video"])
+
+
+def test_test_views(tiny_synth):
+    ds = VideoDataset.from_split(tiny_synth, "val", SPEC, train=False, num_clips=2, test_crops=3)
+    assert ds.num_views == 6 and ds[0]["video"].shape == (6, 3, 4, 32, 32)
+    dense = VideoDataset.from_split(tiny_synth, "val", SPEC.replace(sampling="dense", interval=2),
+                                    train=False)
+    assert dense[0]["video"].shape == (3, 4, 32, 32)
+
+
+def test_bad_sample_raises_by_default_and_skips_on_request(tiny_synth, tmp_path):
+    good = VideoDataset.from_split(tiny_synth, "train", SPEC, train=True).entries[:3]
+    (tmp_path / "broken.mp4").write_bytes(b"\x00" * 100)
+    import shutil
+    for e in good:
+        shutil.copy(tiny_synth / "videos_train" / e.path, tmp_path / e.path)
+    entries = good[:1] + [ListEntry("broken.mp4", 0, None, 2), ListEntry("gone.mp4", 1, None, 3)] \
+        + good[1:]
+    strict = VideoDataset(entries, tmp_path, SPEC, train=True)
+    with pytest.raises(VideoError, match="broken.mp4"):
+        strict[1]
+    lenient = VideoDataset(entries, tmp_path, SPEC, train=True, on_error="skip")
+    loader = DataLoader(lenient, batch_size=5, collate_fn=collate_skipping)
+    batch = next(iter(loader))
+    assert batch["num_skipped"] == 2 and batch["video"].shape[0] == 3
+    assert collate_skipping([None, None]) is None
+
+
+def test_on_error_value_checked(tiny_synth):
+    with pytest.raises(ValueError, match="on_error"):
+        VideoDataset.from_split(tiny_synth, "train", SPEC, train=True, on_error="ignore")
