@@ -144,15 +144,13 @@ def plan_dataset(out_dir: str | Path, clips_per_class: int = 10, distribution: s
     return jobs
 
 
-def render_job(job: ClipJob) -> str:
-    """Render and encode one clip (skipped if it exists: generation is resumable)."""
+def render_job(job: ClipJob) -> tuple[ClipJob, np.ndarray | None]:
+    """Render one clip (None if its file exists: generation is resumable)."""
     if os.path.exists(job.path):
-        return job.path
+        return job, None
     app = Appearance.random(np.random.default_rng([job.seed, 1000, job.participant]))
     rng = np.random.default_rng([job.seed, _SPLIT_IDS[job.split], job.index])
-    frames = render_clip(job.label, job.frames, job.size, rng, app, job.distractors)
-    write_video(job.path, frames)
-    return job.path
+    return job, render_clip(job.label, job.frames, job.size, rng, app, job.distractors)
 
 
 def generate_dataset(out_dir: str | Path, clips_per_class: int = 10, distribution: str = "uniform",
@@ -168,8 +166,12 @@ def generate_dataset(out_dir: str | Path, clips_per_class: int = 10, distributio
                         participants, distractors)
     for split in splits:
         split_files(out_dir, split)[1].mkdir(parents=True, exist_ok=True)
-    for _ in parallel_map(render_job, jobs, workers, "synth", progress):
-        pass
+    # Workers render, the parent encodes in plan order: the encoded bytes of a clip were seen to
+    # depend on which clips the same process encoded before it, so a fixed order keeps the
+    # output bit-reproducible.
+    for job, clip in parallel_map(render_job, jobs, workers, "synth", progress, ordered=True):
+        if clip is not None:
+            write_video(job.path, clip)
     for split in splits:
         entries = [(j.file, 0 if split == "test" else j.label) for j in jobs if j.split == split]
         list_file = split_files(out_dir, split)[0]

@@ -191,9 +191,13 @@ def write_video(path: str | Path, frames, fps: float = 30.0, crf: int = 18,
                     stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
                     stream.width, stream.height, stream.pix_fmt = w2, h2, "yuv420p"
                     # single-threaded x264 is bit-deterministic; callers parallelise over files
-                    stream.options = {"crf": str(crf), "preset": preset, "threads": "1"}
+                    stream.options = {"crf": str(crf), "preset": preset,
+                                      "x264-params": "threads=1:lookahead-threads=1"}
+                    stream.codec_context.thread_count = 1
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:h2, :w2]),
                                                    format="rgb24")
+                frame.pts = n
+                frame.time_base = 1 / Fraction(fps).limit_denominator(1001)
                 for packet in stream.encode(frame):
                     out.mux(packet)
                 n += 1
