@@ -89,6 +89,48 @@ def cmd_contact_sheet(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- model commands
+
+
+def cmd_models(args) -> int:
+    from microaction.models import create_model, list_models
+    from microaction.models.profile import count_parameters, flops_per_clip
+
+    names = list_models()
+    head = f"{'model':<12} {'input':<22} {'params':>12}" + (f" {'GFLOPs/clip':>12}" if args.flops
+                                                            else "")
+    print(head)
+    print("-" * len(head))
+    for name in names:
+        model = create_model(name)
+        spec = model.input_spec
+        line = f"{name:<12} {f'{spec.sampling} {spec.frames}x{spec.size}px':<22} " \
+               f"{count_parameters(model):>12,}"
+        if args.flops:
+            line += f" {flops_per_clip(model) / 1e9:>12.1f}"
+        print(line, flush=True)
+    if args.flops:
+        print("\nFLOPs counted by torch.utils.flop_counter for one clip at the model's input "
+              "size (1 multiply-add = 2 FLOPs).")
+    return 0
+
+
+def cmd_embed_labels(args) -> int:
+    import numpy as np
+
+    from microaction.label_embeddings import embed_names
+    from microaction.labels import read_label_names
+
+    names = read_label_names(args.label_names)
+    table = embed_names(names, args.model)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.part.npy")
+    np.save(tmp, table)
+    tmp.replace(args.out)
+    print(f"wrote {args.out}: {table.shape[0]} classes x {table.shape[1]} dims")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -139,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--frames", type=int, default=6)
     s.add_argument("--out", type=Path, default=Path("contact_sheet.png"))
     s.set_defaults(fn=cmd_contact_sheet)
+
+    s = sub.add_parser("models", help="list registered models with parameter counts")
+    s.add_argument("--flops", action="store_true", help="also count FLOPs per clip (slow)")
+    s.set_defaults(fn=cmd_models)
+
+    s = sub.add_parser("embed-labels", help="compute a label-embedding table from class names")
+    s.add_argument("label_names", type=Path, help="label_name.txt (id<TAB>name per line)")
+    s.add_argument("--out", type=Path, required=True, help="output .npy (K x D float32)")
+    s.add_argument("--model", default=None,
+                   help="sentence-transformers model folder (default: the packaged MiniLM)")
+    s.set_defaults(fn=cmd_embed_labels)
     return p
 
 

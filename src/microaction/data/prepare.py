@@ -29,7 +29,8 @@ def _transcode(job) -> tuple[str, str | None]:
     if os.path.exists(dst):
         return "skipped", None
     try:
-        write_video(dst, iter_frames(src, short_side), fps=video_fps(src), crf=crf)
+        write_video(dst, iter_frames(src, short_side), fps=video_fps(src), crf=crf,
+                    tune="fastdecode")
     except VideoError as exc:
         return "failed", str(exc)
     return "written", None

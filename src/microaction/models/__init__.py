@@ -1,0 +1,7 @@
+"""Models: ``create_model(name, num_classes=52, **kw)``, ``list_models()``."""
+
+from microaction.models import zoo  # noqa: F401  (registers the named models)
+from microaction.models.output import ModelOutput
+from microaction.models.registry import create_model, list_models, register_model
+
+__all__ = ["ModelOutput", "create_model", "list_models", "register_model"]

@@ -1,0 +1,35 @@
+"""The model registry: named builders, ``create_model(name, **kw)``, duplicate names refused."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from microaction.errors import MicroactionError
+
+_MODELS: dict[str, Callable] = {}
+
+
+def register_model(fn: Callable) -> Callable:
+    name = fn.__name__
+    if name in _MODELS:
+        raise ValueError(f"model {name!r} is already registered")
+    _MODELS[name] = fn
+    return fn
+
+
+def list_models() -> list[str]:
+    return sorted(_MODELS)
+
+
+def create_model(name: str, num_classes: int = 52, **kwargs):
+    """Build a registered model. Unknown names list the close matches."""
+    if name not in _MODELS:
+        import difflib
+
+        near = difflib.get_close_matches(name, _MODELS, n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise MicroactionError(f"unknown model {name!r}{hint} (see `microaction models`)")
+    model = _MODELS[name](num_classes=num_classes, **kwargs)
+    model.model_name = name
+    model.model_kwargs = {"num_classes": num_classes, **kwargs}
+    return model
