@@ -131,6 +131,169 @@ def cmd_embed_labels(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- engine commands
+
+
+def _views(text: str) -> tuple[int, int]:
+    try:
+        clips, crops = (int(t) for t in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected CLIPSxCROPS like 1x1 or 2x3, got {text!r}")
+    if clips < 1 or crops not in (1, 3):
+        raise argparse.ArgumentTypeError(f"clips must be >= 1 and crops 1 or 3, got {text!r}")
+    return clips, crops
+
+
+def _setup_torch():
+    import torch
+
+    torch.set_flush_denormal(True)  # denormals make CPU backward passes 100x slower
+
+
+def cmd_train(args) -> int:
+    from microaction.config import load_config
+    from microaction.engine.distributed import cleanup_distributed, setup_distributed
+    from microaction.engine.runner import fit
+    from microaction.metrics import format_table
+
+    _setup_torch()
+    cfg = load_config(args.config, args.set)
+    work_dir = args.work_dir or Path("work_dirs") / Path(args.config).stem
+    info = setup_distributed(args.device)
+    if info.is_main:
+        logging.getLogger("microaction").setLevel(logging.INFO)
+    try:
+        report = fit(cfg, work_dir, info, resume=args.resume, progress=not args.quiet)
+    finally:
+        cleanup_distributed()
+    if info.is_main:
+        if report:
+            print(f"best validation ({cfg.train.best_metric}) in {work_dir}/best.pt:")
+            print(format_table(report))
+        print(f"checkpoints, log.jsonl, curves.png, tensorboard/ in {work_dir}")
+    return 0
+
+
+def cmd_test(args) -> int:
+    from microaction.config import load_config
+    from microaction.engine.distributed import cleanup_distributed, setup_distributed
+    from microaction.engine.runner import action_to_body
+    from microaction.inference import score_split, write_report
+    from microaction.metrics import format_table, ma52_report
+    from microaction.plots import confusion_matrix_png
+    from microaction.scores import write_scores
+    from microaction.labels import BODY_NAMES
+
+    _setup_torch()
+    cfg = load_config(args.config, args.set)
+    info = setup_distributed(args.device)
+    try:
+        scores, vids, labels, labelled, list_path = score_split(
+            cfg, args.checkpoint, args.split, args.list, args.views, info, not args.quiet)
+    finally:
+        cleanup_distributed()
+    if not info.is_main:
+        return 0
+    import numpy as np
+
+    bad = np.isnan(scores).any(1)
+    if bad.any():
+        raise MicroactionError(f"{int(bad.sum())} video(s) of {list_path} could not be read "
+                               f"(see the warnings); no scores written")
+    write_scores(args.out, scores, vids)
+    print(f"wrote {args.out}/scores.npy and scores.csv ({len(vids)} videos)")
+    if labelled:
+        rep = ma52_report(scores, labels, action_to_body(scores.shape[1]))
+        write_report(args.out, rep)
+        from microaction.engine.runner import class_names
+
+        names = class_names(cfg.data.root, scores.shape[1])
+        confusion_matrix_png(rep["action_confusion"], [f"{i} {n}" for i, n in enumerate(names)],
+                             Path(args.out) / "confusion_action.png", "action confusion")
+        if scores.shape[1] == 52:
+            confusion_matrix_png(rep["body_confusion"], list(BODY_NAMES),
+                                 Path(args.out) / "confusion_body.png", "body confusion")
+        print(format_table(rep))
+    return 0
+
+
+def _list_for_scores(list_path, scores_path, scores):
+    from microaction.data.listfile import parse_list_file
+    from microaction.scores import check_rows
+
+    entries = parse_list_file(list_path, num_classes=scores.shape[1])
+    check_rows(scores, len(entries), scores_path, list_path)
+    return entries
+
+
+def cmd_score(args) -> int:
+    import json
+
+    import numpy as np
+
+    from microaction.engine.runner import action_to_body
+    from microaction.metrics import format_table, ma52_report
+    from microaction.scores import load_scores
+
+    scores = load_scores(args.scores)
+    entries = _list_for_scores(args.list, args.scores, scores)
+    labels = np.array([e.label for e in entries])
+    rep = ma52_report(scores, labels, action_to_body(scores.shape[1]))
+    if args.json:
+        print(json.dumps(rep))
+    else:
+        print(format_table(rep))
+    return 0
+
+
+def cmd_submit(args) -> int:
+    from microaction.engine.runner import action_to_body
+    from microaction.scores import load_scores, write_submission
+
+    scores = load_scores(args.scores)
+    entries = _list_for_scores(args.list, args.scores, scores)
+    write_submission(args.out, scores, [e.path for e in entries], action_to_body(scores.shape[1]))
+    print(f"wrote {args.out} (prediction.csv, {len(entries)} videos)")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import json
+
+    from microaction.errors import VideoError
+    from microaction.inference import Predictor
+
+    _setup_torch()
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    results, failed = [], 0
+    for video in args.videos:
+        try:
+            results.append(predictor.predict(video, args.topk))
+        except VideoError as exc:
+            failed += 1
+            results.append({"video": str(video), "error": str(exc)})
+            print(f"error: {exc}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        for r in results:
+            if "error" in r:
+                continue
+            print(r["video"])
+            for t in r["top"]:
+                body = f"  [{t['body']}]" if t["body"] else ""
+                print(f"  {100 * t['prob']:5.1f}%  {t['action_id']:>2} {t['action']}{body}")
+    return 1 if failed else 0
+
+
+def cmd_demo(args) -> int:
+    from microaction.demo import run_demo
+
+    _setup_torch()
+    return run_demo(args.out, clips_per_class=args.clips_per_class, epochs=args.epochs,
+                    model=args.model, size=args.size, quiet=args.quiet)
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -192,6 +355,59 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default=None,
                    help="sentence-transformers model folder (default: the packaged MiniLM)")
     s.set_defaults(fn=cmd_embed_labels)
+
+    s = sub.add_parser("train", help="train a model from a YAML config (torchrun for multi-GPU)")
+    s.add_argument("config", type=Path)
+    s.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value (repeatable)")
+    s.add_argument("--work-dir", type=Path, default=None,
+                   help="output folder (default work_dirs/<config name>)")
+    s.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.pt")
+    s.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("test", help="score a split with a checkpoint; metrics if labelled")
+    s.add_argument("config", type=Path)
+    s.add_argument("--checkpoint", type=Path, required=True)
+    s.add_argument("--split", choices=["train", "val", "test"], default="val")
+    s.add_argument("--list", default=None,
+                   help="use this list file instead of the split's (its labels count as real)")
+    s.add_argument("--views", type=_views, default=None, metavar="CLIPSxCROPS",
+                   help="test views, e.g. 1x1 (default from the config) or 2x3")
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    s.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(fn=cmd_test)
+
+    s = sub.add_parser("score", help="MA-52 metrics of saved scores against a list file")
+    s.add_argument("scores", type=Path, help=".npy, the CSV of `test`, or the official pickle")
+    s.add_argument("--list", type=Path, required=True)
+    s.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    s.set_defaults(fn=cmd_score)
+
+    s = sub.add_parser("submit", help="write the Codabench submission zip from test scores")
+    s.add_argument("scores", type=Path)
+    s.add_argument("--list", type=Path, required=True, help="test_list_videos.txt")
+    s.add_argument("--out", type=Path, required=True, help="submission.zip")
+    s.set_defaults(fn=cmd_submit)
+
+    s = sub.add_parser("predict", help="top-k micro-actions of your own videos")
+    s.add_argument("checkpoint", type=Path)
+    s.add_argument("videos", nargs="+", type=Path)
+    s.add_argument("--topk", type=int, default=5)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_predict)
+
+    s = sub.add_parser("demo", help="synthetic data -> train small MANet -> metrics -> predict")
+    s.add_argument("--out", type=Path, default=Path("runs/demo"))
+    s.add_argument("--clips-per-class", type=int, default=12)
+    s.add_argument("--epochs", type=int, default=6)
+    s.add_argument("--model", default="manet_r18")
+    s.add_argument("--size", type=int, default=96)
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(fn=cmd_demo)
     return p
 
 

@@ -43,3 +43,55 @@ def contact_sheet(clips: list[tuple[str, np.ndarray]], out: str | Path) -> None:
     fig.subplots_adjust(wspace=0.03, hspace=0.25)
     _save(fig, out)
     plt.close(fig)
+
+
+def confusion_matrix_png(cm, names: list[str], out: str | Path, title: str) -> None:
+    """Row-normalised confusion matrix (rows = truth)."""
+    plt = _pyplot()
+    cm = np.asarray(cm, dtype=np.float64)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    n = len(names)
+    side = max(4.0, 0.16 * n + 2)
+    fig, ax = plt.subplots(figsize=(side, side), dpi=110)
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    fs = 5 if n > 20 else 8
+    ax.set_xticklabels(names, rotation=90, fontsize=fs)
+    ax.set_yticklabels(names, fontsize=fs)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    _save(fig, out)
+    plt.close(fig)
+
+
+def training_curves(log_jsonl: str | Path, out: str | Path) -> None:
+    """Loss (train) and headline metrics (val) against epochs, from a run's log.jsonl."""
+    import json
+
+    train, val = [], []
+    for line in Path(log_jsonl).read_text().splitlines():
+        rec = json.loads(line)
+        (train if rec["kind"] == "train" else val if rec["kind"] == "val" else []).append(rec)
+    plt = _pyplot()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=110)
+    if train:
+        ep = [r["epoch"] for r in train]
+        a.plot(ep, [r["loss"] for r in train], label="loss")
+        a.plot(ep, [r["ce"] for r in train], label="cross-entropy")
+        if any(r.get("embed") for r in train):
+            a.plot(ep, [r["embed"] for r in train], label="embedding MSE")
+    a.set_xlabel("epoch")
+    a.set_title("training loss")
+    a.legend(fontsize=8)
+    for key in ("action_top1", "action_top5", "body_top1", "f1_mean"):
+        if val:
+            b.plot([r["epoch"] for r in val], [100 * r[key] for r in val], marker="o", label=key)
+    b.set_xlabel("epoch")
+    b.set_ylabel("%")
+    b.set_title("validation")
+    b.legend(fontsize=8)
+    _save(fig, out)
+    plt.close(fig)

@@ -2,6 +2,7 @@
 
 from microaction.models import zoo  # noqa: F401  (registers the named models)
 from microaction.models.output import ModelOutput
-from microaction.models.registry import create_model, list_models, register_model
+from microaction.models.registry import (create_model, has_embedding_head, list_models,
+                                         register_model)
 
-__all__ = ["ModelOutput", "create_model", "list_models", "register_model"]
+__all__ = ["ModelOutput", "create_model", "has_embedding_head", "list_models", "register_model"]

@@ -17,6 +17,11 @@ def register_model(fn: Callable) -> Callable:
     return fn
 
 
+def has_embedding_head(name: str) -> bool:
+    """Whether a registered model takes ``embed_dim`` (a label-embedding head, like MANet)."""
+    return bool(getattr(_MODELS.get(name), "embedding_head", False))
+
+
 def list_models() -> list[str]:
     return sorted(_MODELS)
 

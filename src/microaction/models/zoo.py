@@ -15,6 +15,11 @@ def _tsm(depth, num_classes=52, **kw):
     return SegmentResNet(num_classes, depth, shift=True, se=False, **kw)
 
 
+def _embedding_head(fn):
+    fn.embedding_head = True
+    return fn
+
+
 def _manet(depth, num_classes=52, embed_dim=300, **kw):
     return SegmentResNet(num_classes, depth, shift=True, se=True, embed_dim=embed_dim, **kw)
 
@@ -60,20 +65,24 @@ def tsm_r101(**kw):
 
 
 @register_model
+@_embedding_head
 def manet_r18(**kw):
     return _manet(18, **kw)
 
 
 @register_model
+@_embedding_head
 def manet_r34(**kw):
     return _manet(34, **kw)
 
 
 @register_model
+@_embedding_head
 def manet_r50(**kw):
     return _manet(50, **kw)
 
 
 @register_model
+@_embedding_head
 def manet_r101(**kw):
     return _manet(101, **kw)

@@ -1,0 +1,174 @@
+"""Experiment configs: one flat YAML file per experiment (sections, no inheritance), overridable
+with ``--set section.key=value``. Unknown keys and wrong types are errors naming the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from microaction.errors import ConfigError
+
+
+@dataclass
+class ModelConfig:
+    name: str = "manet_r50"
+    frames: int = 8  # segments (2D models) or clip length (3D models)
+    size: int = 224  # crop side
+    dropout: float = 0.5
+    pretrained: str | None = None  # None, "imagenet" or a state-dict path
+    label_embeddings: str | None = "default"  # MANet's table: "default" (shipped) or a .npy
+    embed_weight: float = 50.0  # lambda of the joint-embedding loss
+
+
+@dataclass
+class DataConfig:
+    root: str = "data/ma52"
+    train_split: str = "train"
+    val_split: str = "val"
+    num_classes: int = 52
+    num_workers: int = 4
+    on_error: str = "raise"  # or "skip": count and skip undecodable clips
+    test_clips: int = 1
+    test_crops: int = 1
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 80
+    batch_size: int = 10  # per process
+    lr: float = 0.00125  # for batch_size x world_size = 10; scale linearly for other sizes
+    momentum: float = 0.9
+    weight_decay: float = 1.0e-4
+    lr_steps: list = field(default_factory=lambda: [30, 60])
+    lr_gamma: float = 0.1
+    warmup_epochs: float = 0.0
+    clip_grad: float | None = 20.0
+    param_groups: str = "tsm"  # "tsm" (bias x2 no decay, BN no decay, head x5/x10) or "plain"
+    head_lr_layer: str = "fc"  # "fc" = the classifier; "embed" = the official release's accident
+    amp: str = "auto"  # auto (bf16/fp16 on GPU, off on CPU), off, bf16, fp16
+    channels_last: bool = True
+    val_every: int = 1
+    best_metric: str = "f1_mean"
+    save_every_iters: int = 0  # also save `last` every N iterations (0: once per epoch)
+    log_every: int = 10
+    seed: int = 0
+    label_smoothing: float = 0.0
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read a YAML config and apply ``section.key=value`` overrides (values parsed as YAML)."""
+    raw: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections")
+    where = str(path) if path is not None else "config"
+    for item in overrides:
+        key, eq, value = item.partition("=")
+        if not eq or "." not in key:
+            raise ConfigError(f"--set {item!r}: expected section.key=value")
+        section, _, name = key.strip().partition(".")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            parsed = value
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"{where}: section {section!r} must be a mapping")
+        raw[section][name] = parsed
+    return config_from_dict(raw, where)
+
+
+def config_from_dict(raw: dict, where: str = "config") -> Config:
+    cfg = Config()
+    for section, values in raw.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"{where}: unknown section {section!r} "
+                              f"(expected {', '.join(_SECTIONS)})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: section {section!r} must be a mapping")
+        target = getattr(cfg, section)
+        hints = typing.get_type_hints(type(target))
+        names = {f.name for f in dataclasses.fields(target)}
+        for key, value in values.items():
+            if key not in names:
+                import difflib
+
+                near = difflib.get_close_matches(key, names, n=1)
+                hint = f"; did you mean {section}.{near[0]}?" if near else ""
+                raise ConfigError(f"{where}: unknown key {section}.{key}{hint}")
+            setattr(target, key, _coerce(value, hints[key], f"{section}.{key}", where))
+    _validate(cfg, where)
+    return cfg
+
+
+def _coerce(value, hint, key: str, where: str):
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{where}: {key} must not be empty")
+    base = next((a for a in args if a is not type(None)), hint) if args else hint
+    if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if base is bool and isinstance(value, bool):
+        return value
+    if base is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if base is str and isinstance(value, str):
+        return value
+    if base in (list, typing.List) and isinstance(value, list):
+        return value
+    expected = getattr(base, "__name__", str(base))
+    raise ConfigError(f"{where}: {key} must be {expected}{' or null' if optional else ''}, "
+                      f"got {value!r}")
+
+
+def _validate(cfg: Config, where: str) -> None:
+    choices = {("train", "amp"): ("auto", "off", "bf16", "fp16"),
+               ("train", "param_groups"): ("tsm", "plain"),
+               ("train", "head_lr_layer"): ("fc", "embed"),
+               ("data", "on_error"): ("raise", "skip")}
+    for (section, key), allowed in choices.items():
+        value = getattr(getattr(cfg, section), key)
+        if value not in allowed:
+            raise ConfigError(f"{where}: {section}.{key} must be one of {', '.join(allowed)}, "
+                              f"got {value!r}")
+    from microaction.metrics import HEADLINE
+
+    if cfg.train.best_metric not in HEADLINE:
+        raise ConfigError(f"{where}: train.best_metric must be one of {', '.join(HEADLINE)}")
+    for key in ("epochs", "batch_size", "val_every", "log_every"):
+        if getattr(cfg.train, key) < 1:
+            raise ConfigError(f"{where}: train.{key} must be >= 1")
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    tmp.replace(path)

@@ -1,0 +1,67 @@
+"""Optimiser and schedule of the MANet/TSM recipe."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def param_groups(model: nn.Module, weight_decay: float, style: str = "tsm",
+                 head_layer: str = "fc") -> list[dict]:
+    """TSM-style groups: conv/linear weights (decay), all other biases (lr x2, no decay),
+    normalisation parameters (no decay), and the head layer's weight (lr x5) and bias (lr x10,
+    no decay). ``head_layer="fc"`` puts the head multipliers on the classifier; ``"embed"`` on
+    the last Linear of the embedding branch, as the official MANet release does by accident."""
+    model = getattr(model, "module", model)
+    if style == "plain":
+        return [{"params": [p for p in model.parameters() if p.requires_grad],
+                 "weight_decay": weight_decay, "lr_mult": 1.0, "name": "all"}]
+    head = _head_linear(model, head_layer)
+    head_ids = {id(p) for p in head.parameters()} if head is not None else set()
+    groups = {k: [] for k in ("weight", "bias", "norm", "head_weight", "head_bias")}
+    for module in model.modules():
+        for pname, p in module.named_parameters(recurse=False):
+            if not p.requires_grad:
+                continue
+            if id(p) in head_ids:
+                groups["head_weight" if pname == "weight" else "head_bias"].append(p)
+            elif isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)):
+                groups["norm"].append(p)
+            elif pname == "bias":
+                groups["bias"].append(p)
+            else:
+                groups["weight"].append(p)
+    spec = {"weight": (1, weight_decay), "bias": (2, 0.0), "norm": (1, 0.0),
+            "head_weight": (5, weight_decay), "head_bias": (10, 0.0)}
+    return [{"params": ps, "lr_mult": float(spec[k][0]), "weight_decay": spec[k][1], "name": k}
+            for k, ps in groups.items() if ps]
+
+
+def _head_linear(model: nn.Module, which: str):
+    if which == "embed" and getattr(model, "embed", None) is not None:
+        return [m for m in model.embed.modules() if isinstance(m, nn.Linear)][-1]
+    return getattr(model, "fc", None)
+
+
+def build_optimizer(model, lr, momentum, weight_decay, style="tsm", head_layer="fc"):
+    groups = param_groups(model, weight_decay, style, head_layer)
+    for g in groups:
+        g["lr"] = lr * g["lr_mult"]
+    return torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+
+def build_scheduler(optimizer, iters_per_epoch: int, steps=(30, 60), gamma: float = 0.1,
+                    warmup_epochs: float = 0.0):
+    """Per-iteration LR factor: linear warm-up, then x ``gamma`` at each epoch in ``steps``."""
+    def factor(it: int) -> float:
+        epoch = it / max(iters_per_epoch, 1)
+        f = gamma ** sum(epoch >= s for s in steps)
+        if warmup_epochs > 0 and epoch < warmup_epochs:
+            f *= (epoch + 1.0 / max(iters_per_epoch, 1)) / warmup_epochs
+        return f
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
