@@ -40,6 +40,7 @@ class DataConfig:
 class TrainConfig:
     epochs: int = 80
     batch_size: int = 10  # per process
+    optimizer: str = "sgd"  # "sgd" (the recipe) or "adamw" (faster from scratch)
     lr: float = 0.00125  # for batch_size x world_size = 10; scale linearly for other sizes
     momentum: float = 0.9
     weight_decay: float = 1.0e-4
@@ -150,6 +151,7 @@ def _coerce(value, hint, key: str, where: str):
 
 def _validate(cfg: Config, where: str) -> None:
     choices = {("train", "amp"): ("auto", "off", "bf16", "fp16"),
+               ("train", "optimizer"): ("sgd", "adamw"),
                ("train", "param_groups"): ("tsm", "plain"),
                ("train", "head_lr_layer"): ("fc", "embed"),
                ("data", "on_error"): ("raise", "skip")}

@@ -22,7 +22,8 @@ def demo_config(root: Path, model: str, size: int, epochs: int) -> Config:
 
 
 def run_demo(out: str | Path, clips_per_class: int = 12, epochs: int = 6,
-             model: str = "manet_r18", size: int = 96, quiet: bool = False) -> int:
+             model: str = "manet_r18", size: int = 96, quiet: bool = False,
+             synth_size: int = 112, synth_frames: int = 32) -> int:
     from microaction.data.listfile import parse_list_file
     from microaction.data.synthetic import generate_dataset
     from microaction.engine.distributed import DistInfo
@@ -35,8 +36,8 @@ def run_demo(out: str | Path, clips_per_class: int = 12, epochs: int = 6,
     t0 = time.perf_counter()
     data = out / "data"
     print(f"[1/4] synthetic MA-52: 52 classes x {clips_per_class} train clips -> {data}")
-    generate_dataset(data, clips_per_class=clips_per_class, size=112, frames=32, seed=0,
-                     progress=not quiet)
+    generate_dataset(data, clips_per_class=clips_per_class, size=synth_size, frames=synth_frames,
+                     seed=0, progress=not quiet)
     t_data = time.perf_counter() - t0
     cfg = demo_config(data, model, size, epochs)
     save_config(cfg, out / "demo_config.yaml")

@@ -83,7 +83,7 @@ def train_one_epoch(model: nn.Module, criterion, optimizer, scheduler, loader, i
         it += 1
         if progress is not None:
             progress.update(1)
-            progress.set_postfix(loss=f"{float(loss):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
+            progress.set_postfix(loss=f"{loss.item():.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
         if on_iter is not None:
             on_iter(it, {k: v / max(seen, 1) for k, v in sums.items()})
     stats = {k: v / max(seen, 1) for k, v in sums.items()}

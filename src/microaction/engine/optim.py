@@ -45,10 +45,15 @@ def _head_linear(model: nn.Module, which: str):
     return getattr(model, "fc", None)
 
 
-def build_optimizer(model, lr, momentum, weight_decay, style="tsm", head_layer="fc"):
+def build_optimizer(model, lr, momentum, weight_decay, style="tsm", head_layer="fc",
+                    kind: str = "sgd"):
+    """SGD with momentum (the MANet recipe) or AdamW (``momentum`` is then beta1)."""
     groups = param_groups(model, weight_decay, style, head_layer)
     for g in groups:
         g["lr"] = lr * g["lr_mult"]
+    if kind == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, betas=(momentum, 0.999),
+                                 weight_decay=weight_decay)
     return torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 

@@ -105,8 +105,11 @@ def _set_rng_state(state: dict, info: DistInfo) -> None:
 
 
 def params_digest(model) -> str:
+    """Hash of the trainable parameters. (BatchNorm running statistics are excluded: under DDP
+    each rank updates them from its own shard after the last synchronisation; checkpoints take
+    rank 0's.)"""
     h = hashlib.sha256()
-    for k, v in model_state_dict(model).items():
+    for k, v in getattr(model, "module", model).named_parameters():
         h.update(k.encode())
         h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
@@ -171,7 +174,7 @@ def fit(cfg: Config, work_dir: str | Path, info: DistInfo, resume: bool = False,
     criterion = JointEmbeddingLoss(None if table is None else torch.from_numpy(table),
                                    cfg.model.embed_weight, t.label_smoothing).to(info.device)
     optimizer = build_optimizer(model, t.lr, t.momentum, t.weight_decay, t.param_groups,
-                                t.head_lr_layer)
+                                t.head_lr_layer, t.optimizer)
     per_rank = math.ceil(len(train_ds) / info.world_size)
     iters_per_epoch = math.ceil(per_rank / t.batch_size)
     scheduler = build_scheduler(optimizer, iters_per_epoch, t.lr_steps, t.lr_gamma,

@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from microaction.cli import main
+from microaction.config import load_config, save_config
+from microaction.errors import ConfigError
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+
+
+def test_configs_exist():
+    names = {p.relative_to(p.parents[1]).as_posix() for p in CONFIGS}
+    assert {"ma52/manet_r50.yaml", "ma52/tsm_r50.yaml", "ma52/tsn_r50.yaml",
+            "synthetic/manet_r18.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_config_loads_and_takes_overrides(path, tmp_path):
+    cfg = load_config(path, ["data.root=/path/to/ma52", "train.epochs=1"])
+    assert cfg.data.root == "/path/to/ma52" and cfg.train.epochs == 1
+    save_config(cfg, tmp_path / "resolved.yaml")
+    assert load_config(tmp_path / "resolved.yaml").to_dict() == cfg.to_dict()
+
+
+def test_official_recipe_values():
+    cfg = load_config(CONFIGS[0].parent.parent / "ma52" / "manet_r50.yaml")
+    t = cfg.train
+    assert (cfg.model.name, cfg.model.frames, cfg.model.size) == ("manet_r50", 8, 224)
+    assert (t.batch_size, t.lr, t.momentum, t.weight_decay, t.epochs) == (10, 0.00125, 0.9,
+                                                                          1e-4, 80)
+    assert (t.lr_steps, t.lr_gamma, t.clip_grad, cfg.model.embed_weight) == ([30, 60], 0.1,
+                                                                             20.0, 50.0)
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (["train.epoch=3"], "unknown key train.epoch; did you mean train.epochs?"),
+    (["train.epochs=three"], "train.epochs must be int"),
+    (["train.amp=fp8"], "train.amp must be one of"),
+    (["optim.lr=1"], "unknown section 'optim'"),
+    (["epochs=3"], "expected section.key=value"),
+    (["train.best_metric=accuracy"], "train.best_metric must be one of"),
+])
+def test_bad_overrides(overrides, fragment):
+    with pytest.raises(ConfigError, match=fragment.replace("?", r"\?").replace("(", r"\(")):
+        load_config(None, overrides)
+
+
+def test_config_typo_in_file_is_one_line_cli_error(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  name: tsm_r18\ntrain:\n  lr_step: [3]\n")
+    assert main(["train", str(bad), "--work-dir", str(tmp_path / "w")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown key train.lr_step" in err and "bad.yaml" in err
+    assert not (tmp_path / "w").exists()
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 1
+    assert "config file not found" in capsys.readouterr().err

@@ -1,0 +1,202 @@
+"""End-to-end engine tests on the tiny synthetic set: train, checkpoints, test, predict, resume,
+DDP with gloo, and the bad inputs users hit."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from microaction.cli import main
+from microaction.engine.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_config(tmp_path, data_root, name="tsm_r18", **train):
+    cfg = {"model": {"name": name, "frames": 4, "size": 32, "pretrained": None,
+                     "label_embeddings": "default" if name.startswith("manet") else None},
+           "data": {"root": str(data_root), "num_workers": 0},
+           "train": {"epochs": 2, "batch_size": 8, "lr": 0.01, "lr_steps": [1], "log_every": 2,
+                     "amp": "off", "seed": 0, **train}}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_synth, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    cfg = write_config(tmp, tiny_synth, "manet_r18")
+    assert main(["train", str(cfg), "--work-dir", str(tmp / "work"), "-q"]) == 0
+    return tmp, cfg
+
+
+def test_training_outputs(trained):
+    tmp, _ = trained
+    work = tmp / "work"
+    for name in ("last.pt", "best.pt", "config.yaml", "log.jsonl", "curves.png", "ranks.json"):
+        assert (work / name).is_file(), name
+    assert any((work / "tensorboard").iterdir())
+    ckpt = torch.load(work / "best.pt", map_location="cpu", weights_only=True)
+    assert ckpt["model"] == "manet_r18" and ckpt["model_kwargs"]["embed_dim"] == 384
+    assert ckpt["class_names"][9] == "nodding" and ckpt["input_spec"]["size"] == 32
+    assert 0 <= ckpt["metrics"]["f1_mean"] <= 1 and ckpt["config"]["train"]["epochs"] == 2
+    log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    assert {r["kind"] for r in log} == {"train", "val"}
+    assert sum(r["kind"] == "val" for r in log) == 2
+    assert load_checkpoint(work / "last.pt")["progress"]["epoch"] == 2
+    assert not list(work.glob(".*part"))
+
+
+def test_test_command_writes_scores_and_report(trained, tiny_synth, capsys):
+    tmp, cfg = trained
+    out = tmp / "eval"
+    assert main(["test", str(cfg), "--checkpoint", str(tmp / "work" / "best.pt"),
+                 "--split", "val", "--views", "2x3", "--out", str(out), "-q"]) == 0
+    scores = np.load(out / "scores.npy")
+    assert scores.shape == (52, 52) and np.allclose(scores.sum(1), 1, atol=1e-4)
+    lines = (out / "scores.csv").read_text().splitlines()
+    listed = [ln.split()[0] for ln in (tiny_synth / "val_list_videos.txt").read_text().splitlines()]
+    assert [ln.split(",")[0] for ln in lines[1:]] == listed
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["num_videos"] == 52 and (out / "confusion_action.png").is_file()
+    assert "f1_mean" in capsys.readouterr().out
+    assert main(["score", str(out / "scores.csv"), "--list",
+                 str(tiny_synth / "val_list_videos.txt"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["f1_mean"] == pytest.approx(rep["f1_mean"], 1e-5)
+    test_out = tmp / "test_split"
+    assert main(["test", str(cfg), "--checkpoint", str(tmp / "work" / "best.pt"),
+                 "--split", "test", "--out", str(test_out), "-q"]) == 0
+    assert not (test_out / "report.json").exists()  # dummy test labels: no metrics
+    assert main(["submit", str(test_out / "scores.npy"), "--list",
+                 str(tiny_synth / "test_list_videos.txt"), "--out", str(tmp / "s.zip")]) == 0
+
+
+def test_predict_json_and_bad_video(trained, tiny_synth, tmp_path, capsys):
+    tmp, _ = trained
+    good = sorted((tiny_synth / "videos_test").iterdir())[:2]
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"nope")
+    code = main(["predict", str(tmp / "work" / "best.pt"), str(good[0]), str(bad), str(good[1]),
+                 "--json", "--topk", "3"])
+    captured = capsys.readouterr()
+    assert code == 1 and "broken.mp4" in captured.err
+    res = json.loads(captured.out)
+    assert [Path(r["video"]).name for r in res] == [good[0].name, "broken.mp4", good[1].name]
+    assert len(res[0]["top"]) == 3 and "error" in res[1]
+    probs = [t["prob"] for t in res[2]["top"]]
+    assert probs == sorted(probs, reverse=True) and res[2]["top"][0]["body"]
+
+
+def test_bad_inputs_are_one_line_errors(trained, tiny_synth, tmp_path, capsys):
+    tmp, cfg = trained
+    ckpt = str(tmp / "work" / "best.pt")
+    cases = [
+        (["test", str(cfg), "--checkpoint", str(tmp_path / "no.pt"), "--out", str(tmp_path / "o")],
+         "checkpoint not found"),
+        (["predict", str(tmp_path / "no.pt"), "x.mp4"], "checkpoint not found"),
+        (["train", str(cfg), "--set", f"data.root={tmp_path / 'nodata'}", "--work-dir",
+          str(tmp_path / "w")], "list file not found"),
+        (["test", str(cfg), "--checkpoint", ckpt, "--list", str(tmp_path / "labels99.txt"),
+          "--out", str(tmp_path / "o")], "label 60 of a.mp4 is outside 0..51"),
+        (["test", str(cfg), "--checkpoint", ckpt, "--list", str(tmp_path / "empty.txt"),
+          "--out", str(tmp_path / "o")], "no entries"),
+        (["train", str(cfg), "--resume", "--work-dir", str(tmp_path / "fresh")],
+         "nothing to resume"),
+    ]
+    (tmp_path / "labels99.txt").write_text("a.mp4 60\n")
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    cases.append((["predict", str(tmp_path / "junk.pt"), "x.mp4"], "not a loadable checkpoint"))
+    for argv, fragment in cases:
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err.strip()
+        assert fragment in err and err.count("\n") == 0, (argv, err)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "w").exists()
+
+
+def test_checkpoint_for_other_class_count(trained, tiny_synth, tmp_path, capsys):
+    tmp, cfg = trained
+    other = write_config(tmp_path, tiny_synth, "tsm_r18")
+    assert main(["train", str(other), "--set", "data.num_classes=60", "--set", "train.epochs=1",
+                 "--work-dir", str(tmp_path / "w60"), "-q"]) == 1
+    assert "label_name.txt: 52 class names but data.num_classes is 60" in capsys.readouterr().err
+    assert main(["train", str(cfg), "--set", "data.num_classes=60", "--work-dir",
+                 str(tmp_path / "w60"), "-q"]) == 1  # MANet's label table has 52 rows
+    assert "expected (60, D) for 60 classes" in capsys.readouterr().err
+    import shutil
+
+    work = tmp_path / "resume52"
+    shutil.copytree(tmp / "work", work)
+    ck = load_checkpoint(work / "last.pt")
+    from microaction.engine.checkpoint import save_checkpoint
+
+    ck["state_dict"]["fc.weight"] = ck["state_dict"]["fc.weight"][:10]
+    ck["state_dict"]["fc.bias"] = ck["state_dict"]["fc.bias"][:10]
+    save_checkpoint(work / "last.pt", ck)
+    assert main(["train", str(cfg), "--resume", "--work-dir", str(work), "-q"]) == 1
+    assert "has 10 classes but the model has 52" in capsys.readouterr().err
+
+
+def _train_cmd(cfg, work, *extra):
+    return [sys.executable, "-m", "microaction", "train", str(cfg), "--work-dir", str(work),
+            "-q", *extra]
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def test_resume_after_kill_is_bit_exact(tiny_synth, tmp_path):
+    cfg = write_config(tmp_path, tiny_synth, "manet_r18", epochs=3, save_every_iters=1)
+    ref = tmp_path / "ref"
+    subprocess.run(_train_cmd(cfg, ref), check=True, env=_env(), capture_output=True)
+    work = tmp_path / "killed"
+    proc = subprocess.Popen(_train_cmd(cfg, work), env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    killed_at = None
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        last = work / "last.pt"
+        if last.exists():
+            try:
+                prog = load_checkpoint(last)["progress"]
+            except Exception:
+                prog = None
+            if prog and prog["epoch"] >= 1 and prog["iter_in_epoch"] >= 2:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                killed_at = prog
+                break
+        time.sleep(0.02)
+    assert killed_at is not None, "the run finished before it could be killed mid-epoch"
+    subprocess.run(_train_cmd(cfg, work, "--resume"), check=True, env=_env(),
+                   capture_output=True)
+    a = load_checkpoint(ref / "last.pt")["state_dict"]
+    b = load_checkpoint(work / "last.pt")["state_dict"]
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ddp_two_cpu_ranks_agree(tiny_synth, tmp_path):
+    cfg = write_config(tmp_path, tiny_synth, "tsm_r18", epochs=1)
+    work = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "microaction", "train", str(cfg), "--work-dir", str(work), "-q",
+           "--device", "cpu"]
+    res = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    digests = json.loads((work / "ranks.json").read_text())["params_sha256"]
+    assert len(digests) == 2 and digests[0] == digests[1]
+    assert load_checkpoint(work / "best.pt")["metrics"]["num_videos"] == 52
