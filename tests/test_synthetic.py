@@ -27,9 +27,13 @@ def test_layout_round_trips_through_check(tiny_synth):
 
 def test_deterministic_given_seed(tmp_path):
     digests = []
-    for run in ("a", "b"):
-        generate_dataset(tmp_path / run, clips_per_class=1, size=48, frames=6, seed=7,
-                         splits=("val",), progress=False, workers=2)
+    import subprocess
+    import sys
+
+    for run in ("a", "b"):  # fresh processes, as users run `microaction synth`
+        subprocess.run([sys.executable, "-m", "microaction", "synth", str(tmp_path / run),
+                        "--clips-per-class", "1", "--size", "48", "--frames", "6", "--seed", "7",
+                        "--splits", "val", "--workers", "2", "-q"], check=True)
         files = sorted((tmp_path / run / "videos_val").iterdir())
         digests.append([hashlib.sha256(f.read_bytes()).hexdigest() for f in files])
     assert digests[0] == digests[1]
