@@ -14,13 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Until the training demo lands, the main job generates a synthetic MA-52 set, validates it,
-# draws a contact sheet and lists the models.
 demo: $(STAMP)
-	$(VENV)/bin/microaction synth runs/demo/data --clips-per-class 4 --size 112 --frames 32
-	$(VENV)/bin/microaction check runs/demo/data -q
-	$(VENV)/bin/microaction contact-sheet runs/demo/data --out runs/demo/contact_sheet.png
-	$(VENV)/bin/microaction models
+	$(VENV)/bin/microaction demo --out runs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -20,7 +20,7 @@ import torch
 
 from microaction.data.motions import MOTION_ONLY_GROUPS
 from microaction.data.synthetic import generate_dataset
-from microaction.demo import demo_config
+from microaction.cli_demo import demo_config
 from microaction.engine.distributed import DistInfo
 from microaction.engine.runner import fit
 from microaction.inference import score_split

@@ -1,6 +1,6 @@
 import json
 
-from microaction.demo import run_demo
+from microaction.cli_demo import run_demo
 
 
 def test_demo_end_to_end_small(tmp_path, capsys):

@@ -287,7 +287,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from microaction.demo import run_demo
+    from microaction.cli_demo import run_demo
 
     _setup_torch()
     return run_demo(args.out, clips_per_class=args.clips_per_class, epochs=args.epochs,

@@ -1,4 +1,5 @@
-"""``microaction demo``: the whole pipeline on a CPU in minutes -- synthetic MA-52, a small MANet,
+"""``microaction demo`` (part of the CLI layer: it prints progress for the user): the whole
+pipeline on a CPU -- synthetic MA-52, a small MANet,
 the paper's metrics, confusion matrices and curves, and a prediction on a held-out clip."""
 
 from __future__ import annotations
