@@ -7,7 +7,10 @@ turning/shaking head, bowing head/nodding, touching/patting/scratching legs. A p
 val, and "within-group accuracy" -- for val clips of those groups, how often the highest-scoring
 class *of the clip's group* is the right one (chance = 1/group size).
 
-    python benchmarks/temporal_vs_tsn.py [--data runs/bench/data] [--epochs 12] [--size 64]
+    python benchmarks/temporal_vs_tsn.py [--data runs/demo/data] [--epochs 10] [--size 64]
+
+The data and training settings are the demo's (``microaction demo``); pointing ``--data`` at a
+finished demo's ``data/`` reuses its synthetic set.
 """
 
 import argparse
@@ -20,7 +23,7 @@ import torch
 
 from microaction.data.motions import MOTION_ONLY_GROUPS
 from microaction.data.synthetic import generate_dataset
-from microaction.cli_demo import demo_config
+from microaction.cli_demo import DEMO, demo_config
 from microaction.engine.distributed import DistInfo
 from microaction.engine.runner import fit
 from microaction.inference import score_split
@@ -46,13 +49,15 @@ def main():
     ap.add_argument("--data", type=Path, default=Path("runs/bench/data"))
     ap.add_argument("--out", type=Path, default=Path("runs/bench"))
     ap.add_argument("--models", default="tsn_r18,tsm_r18,manet_r18")
-    ap.add_argument("--clips-per-class", type=int, default=12)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--clips-per-class", type=int, default=DEMO["clips_per_class"])
+    ap.add_argument("--epochs", type=int, default=DEMO["epochs"])
+    ap.add_argument("--size", type=int, default=DEMO["size"])
     args = ap.parse_args()
     torch.set_flush_denormal(True)
     if not (args.data / "train_list_videos.txt").exists():
-        generate_dataset(args.data, clips_per_class=args.clips_per_class, size=112, frames=32)
+        generate_dataset(args.data, clips_per_class=args.clips_per_class,
+                         size=round(args.size * 256 / 224) + 2, frames=DEMO["synth_frames"],
+                         participants=DEMO["participants"], distractors=DEMO["distractors"])
     results = {}
     for name in args.models.split(","):
         cfg = demo_config(args.data, name, args.size, args.epochs)

@@ -40,6 +40,9 @@ def test_official_recipe_values():
     (["optim.lr=1"], "unknown section 'optim'"),
     (["epochs=3"], "expected section.key=value"),
     (["train.best_metric=accuracy"], "train.best_metric must be one of"),
+    (["train.lr_schedule=linear"], "train.lr_schedule must be one of step, cosine"),
+    (["data.crop_scales=[1.0, 1.5]"], "data.crop_scales must be a non-empty list"),
+    (["data.crop_scales=[]"], "data.crop_scales must be a non-empty list"),
 ])
 def test_bad_overrides(overrides, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("?", r"\?").replace("(", r"\(")):
@@ -55,3 +58,29 @@ def test_config_typo_in_file_is_one_line_cli_error(tmp_path, capsys):
     assert not (tmp_path / "w").exists()
     assert main(["train", str(tmp_path / "missing.yaml")]) == 1
     assert "config file not found" in capsys.readouterr().err
+
+
+def test_lr_schedules():
+    import math
+
+    import torch
+
+    from microaction.engine.optim import build_scheduler
+
+    def factors(**kw):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        sched = build_scheduler(opt, iters_per_epoch=10, **kw)
+        out = []
+        for _ in range(100):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    step = factors(steps=(3, 6), gamma=0.1)
+    assert step[0] == 1.0 and step[29] == 1.0 and math.isclose(step[30], 0.1)
+    assert math.isclose(step[60], 0.01)
+    cos = factors(schedule="cosine", epochs=10, warmup_epochs=1.0)
+    assert cos[0] == 0.1 and math.isclose(cos[9], 1.0)  # linear warm-up over the first epoch
+    assert math.isclose(cos[55], 0.5 * (1 + math.cos(math.pi * 0.5)))  # half-way after warm-up
+    assert all(a >= b for a, b in zip(cos[9:], cos[10:])) and cos[99] < 0.001

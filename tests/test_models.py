@@ -123,6 +123,11 @@ def test_pretrained_from_local_state_dict(tmp_path):
     model = create_model("manet_r18", pretrained=str(tmp_path / "r18.pth"))
     assert torch.equal(model.trunk.conv1.weight, ref.conv1.weight)
     assert torch.equal(model.trunk.layer3[1].conv1.conv.weight, ref.layer3[1].conv1.weight)
+    # fine-tuning heads start as in the MANet release, N(0, 0.001^2) with zero bias; from
+    # scratch they keep PyTorch's default init (the tiny one starves a random trunk of gradient)
+    assert model.fc.weight.std() < 0.0015 and not model.fc.bias.any()
+    scratch = create_model("manet_r18")
+    assert scratch.fc.weight.std() > 0.01 and scratch.fc.bias.abs().max() > 0
     with pytest.raises(CheckpointError, match="not found"):
         create_model("tsm_r18", pretrained=str(tmp_path / "missing.pth"))
     (tmp_path / "junk.pth").write_bytes(b"junk")

@@ -402,10 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="synthetic data -> train small MANet -> metrics -> predict")
     s.add_argument("--out", type=Path, default=Path("runs/demo"))
-    s.add_argument("--clips-per-class", type=int, default=12)
-    s.add_argument("--epochs", type=int, default=6)
-    s.add_argument("--model", default="manet_r18")
-    s.add_argument("--size", type=int, default=96)
+    from microaction.cli_demo import DEMO
+
+    s.add_argument("--clips-per-class", type=int, default=DEMO["clips_per_class"])
+    s.add_argument("--epochs", type=int, default=DEMO["epochs"])
+    s.add_argument("--model", default=DEMO["model"])
+    s.add_argument("--size", type=int, default=DEMO["size"], help="model input side (px)")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(fn=cmd_demo)
     return p

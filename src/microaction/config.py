@@ -34,6 +34,10 @@ class DataConfig:
     on_error: str = "raise"  # or "skip": count and skip undecodable clips
     test_clips: int = 1
     test_crops: int = 1
+    # training crops: "multiscale" (the MANet recipe: side = scale x the short side, 13 fixed
+    # positions) or "center" (the test crop; flip and temporal jitter only)
+    train_crop: str = "multiscale"
+    crop_scales: list = field(default_factory=lambda: [1.0, 0.875, 0.75, 0.66])
 
 
 @dataclass
@@ -44,6 +48,7 @@ class TrainConfig:
     lr: float = 0.00125  # for batch_size x world_size = 10; scale linearly for other sizes
     momentum: float = 0.9
     weight_decay: float = 1.0e-4
+    lr_schedule: str = "step"  # "step" (x lr_gamma at each of lr_steps) or "cosine" (to 0)
     lr_steps: list = field(default_factory=lambda: [30, 60])
     lr_gamma: float = 0.1
     warmup_epochs: float = 0.0
@@ -152,9 +157,11 @@ def _coerce(value, hint, key: str, where: str):
 def _validate(cfg: Config, where: str) -> None:
     choices = {("train", "amp"): ("auto", "off", "bf16", "fp16"),
                ("train", "optimizer"): ("sgd", "adamw"),
+               ("train", "lr_schedule"): ("step", "cosine"),
                ("train", "param_groups"): ("tsm", "plain"),
                ("train", "head_lr_layer"): ("fc", "embed"),
-               ("data", "on_error"): ("raise", "skip")}
+               ("data", "on_error"): ("raise", "skip"),
+               ("data", "train_crop"): ("multiscale", "center")}
     for (section, key), allowed in choices.items():
         value = getattr(getattr(cfg, section), key)
         if value not in allowed:
@@ -164,6 +171,10 @@ def _validate(cfg: Config, where: str) -> None:
 
     if cfg.train.best_metric not in HEADLINE:
         raise ConfigError(f"{where}: train.best_metric must be one of {', '.join(HEADLINE)}")
+    scales = cfg.data.crop_scales
+    if not scales or any(not isinstance(v, (int, float)) or not 0 < v <= 1 for v in scales):
+        raise ConfigError(f"{where}: data.crop_scales must be a non-empty list of numbers in "
+                          f"(0, 1], got {scales!r}")
     for key in ("epochs", "batch_size", "val_every", "log_every"):
         if getattr(cfg.train, key) < 1:
             raise ConfigError(f"{where}: train.{key} must be >= 1")

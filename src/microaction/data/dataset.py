@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, default_collate
 
 from microaction.data.listfile import ListEntry, parse_list_file, split_files
 from microaction.data.sampling import dense_indices, segment_indices
-from microaction.data.transforms import VideoTransform
+from microaction.data.transforms import MULTISCALE, VideoTransform
 from microaction.data.video import read_video
 from microaction.errors import VideoError
 from microaction.labels import ACTION_TO_BODY
@@ -29,12 +29,14 @@ log = logging.getLogger(__name__)
 class VideoDataset(Dataset):
     def __init__(self, entries: list[ListEntry], video_dir: str | Path, spec: InputSpec,
                  train: bool, num_clips: int = 1, test_crops: int = 1, on_error: str = "raise",
-                 seed: int = 0, action_to_body=ACTION_TO_BODY):
+                 seed: int = 0, action_to_body=ACTION_TO_BODY, crop_scales=MULTISCALE,
+                 train_crop: str = "multiscale"):
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.entries, self.video_dir, self.spec = entries, Path(video_dir), spec
         self.train, self.num_clips = train, (1 if train else num_clips)
-        self.transform = VideoTransform(spec, train, test_crops=1 if train else test_crops)
+        self.transform = VideoTransform(spec, train, test_crops=1 if train else test_crops,
+                                        scales=tuple(crop_scales), crop=train_crop)
         self.on_error, self.seed, self.epoch = on_error, seed, 0
         self.action_to_body = action_to_body
 

@@ -129,7 +129,7 @@ class Appearance:
             shoulder=float(rng.uniform(0.33, 0.42)),
             upper_arm=float(rng.uniform(0.42, 0.5)),
             forearm=float(rng.uniform(0.4, 0.46)),
-            head=float(rng.uniform(0.18, 0.22)),
+            head=float(rng.uniform(0.21, 0.25)),
             glasses=bool(rng.random() < 0.2),
         )
 
@@ -148,10 +148,10 @@ class Camera:
     def random(rng: np.random.Generator, width: int, height: int) -> "Camera":
         # The whole seated figure (about 2.75 body units tall) fits inside the centred square
         # crop that test-time pipelines take, with a margin for the multi-scale train crops.
-        scale = min(width, height) / 2.75 * rng.uniform(0.78, 0.92)
+        scale = min(width, height) / 2.75 * rng.uniform(0.88, 0.96)
         return Camera(scale=scale,
-                      cx=width / 2 + rng.uniform(-0.05, 0.05) * width,
-                      cy=height / 2 + 0.28 * scale + rng.uniform(-0.03, 0.03) * height,
+                      cx=width / 2 + rng.uniform(-0.03, 0.03) * width,
+                      cy=height / 2 + 0.28 * scale + rng.uniform(-0.02, 0.02) * height,
                       light_gain=float(rng.uniform(0.8, 1.15)),
                       light_dir=float(rng.uniform(0, 2 * math.pi)),
                       light_slope=float(rng.uniform(0.0, 0.25)),
@@ -372,23 +372,25 @@ def _arm_geometry(pose: Pose, app: Appearance, j: dict) -> list:
 
 
 def _draw_arm(cv: Canvas, g: dict, sleeve, shirt, skin, pose: Pose, k: int):
-    cv.capsule(g["shoulder"], g["elbow"], 0.065, shirt)
-    cv.capsule(g["elbow"], g["wrist"], 0.052, sleeve)
+    # Sleeves are shaded so that an arm stays visible in front of the shirt; hands are drawn
+    # large (as cartoons do) so that hand actions survive small frames.
+    cv.capsule(g["shoulder"], g["elbow"], 0.075, tuple(0.7 * np.asarray(shirt)))
+    cv.capsule(g["elbow"], g["wrist"], 0.062, tuple(0.7 * np.asarray(sleeve)))
     hand, d = g["hand"], g["dir"]
-    cv.ellipse(hand, 0.05, 0.06, math.atan2(d[1], d[0]) - math.pi / 2, skin)
+    cv.ellipse(hand, 0.075, 0.09, math.atan2(d[1], d[0]) - math.pi / 2, skin)
     curl, spread = pose.finger_curl[k], pose.finger_spread[k]
     wig = pose.finger_wiggle[k] if pose.finger_wiggle[k] is not None else (0, 0, 0, 0)
     base_ang = math.atan2(d[1], d[0])
     for f in range(4):
         ang = base_ang + (f - 1.5) * (0.18 + 0.25 * spread)
-        length = 0.075 * (1 - 0.8 * curl) + 0.03 * wig[f]
+        length = 0.1 * (1 - 0.8 * curl) + 0.04 * wig[f]
         if pose.point[k] and f == 1:
-            length = 0.11
-        tip = hand + d * 0.04 + length * np.array([math.cos(ang), math.sin(ang)])
-        cv.capsule(hand + d * 0.035, tip, 0.018, skin)
+            length = 0.15
+        tip = hand + d * 0.06 + length * np.array([math.cos(ang), math.sin(ang)])
+        cv.capsule(hand + d * 0.05, tip, 0.024, skin)
     thumb = base_ang + SIDES[k] * -1.1
-    cv.capsule(hand, hand + 0.06 * (1 - 0.4 * curl) * np.array([math.cos(thumb), math.sin(thumb)]),
-               0.019, skin)
+    cv.capsule(hand, hand + 0.08 * (1 - 0.4 * curl) * np.array([math.cos(thumb), math.sin(thumb)]),
+               0.025, skin)
 
 
 def _wall_texture(img: np.ndarray, tex: np.ndarray):

@@ -1,7 +1,8 @@
 """Video transforms on tensors, following the official MANet pipeline.
 
 Train: resize short side -> multi-scale crop (scales 1, .875, .75, .66; 13 fixed offsets) ->
-resize to ``size`` x ``size`` -> horizontal flip (p=0.5) -> normalise.
+resize to ``size`` x ``size`` -> horizontal flip (p=0.5) -> normalise. (``crop="center"``: the
+test crop instead of the multi-scale one -- flip and temporal jitter only.)
 Test: resize short side -> centre crop (or three crops along the long side) -> normalise.
 One crop/flip decision is applied to every frame of a clip, so motion is preserved.
 """
@@ -81,11 +82,13 @@ class VideoTransform:
     ``(crops, 3, N, size, size)`` with ``test_crops=3``."""
 
     def __init__(self, spec: InputSpec, train: bool, test_crops: int = 1,
-                 scales=MULTISCALE, flip_p: float = 0.5):
+                 scales=MULTISCALE, flip_p: float = 0.5, crop: str = "multiscale"):
+        if crop not in ("multiscale", "center"):
+            raise ValueError(f"crop must be 'multiscale' or 'center', got {crop!r}")
         if test_crops not in (1, 3):
             raise ValueError(f"test_crops must be 1 or 3, got {test_crops}")
         self.spec, self.train, self.test_crops = spec, train, test_crops
-        self.scales, self.flip_p = scales, flip_p
+        self.scales, self.flip_p, self.crop = scales, flip_p, crop
 
     @property
     def num_views(self) -> int:
@@ -96,8 +99,11 @@ class VideoTransform:
         size = self.spec.size
         if self.train:
             rng = rng if rng is not None else np.random.default_rng()
-            top, left, ch, cw = multiscale_crop_box(x.shape[-2], x.shape[-1], rng, self.scales)
-            x = TF.resize(x[..., top:top + ch, left:left + cw], [size, size], antialias=True)
+            if self.crop == "center":
+                x = center_crop(x, size)
+            else:
+                top, left, ch, cw = multiscale_crop_box(x.shape[-2], x.shape[-1], rng, self.scales)
+                x = TF.resize(x[..., top:top + ch, left:left + cw], [size, size], antialias=True)
             if rng.random() < self.flip_p:
                 x = x.flip(-1)
             return normalize(x, self.spec.mean, self.spec.std).permute(1, 0, 2, 3).contiguous()

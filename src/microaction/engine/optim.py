@@ -58,11 +58,21 @@ def build_optimizer(model, lr, momentum, weight_decay, style="tsm", head_layer="
 
 
 def build_scheduler(optimizer, iters_per_epoch: int, steps=(30, 60), gamma: float = 0.1,
-                    warmup_epochs: float = 0.0):
-    """Per-iteration LR factor: linear warm-up, then x ``gamma`` at each epoch in ``steps``."""
+                    warmup_epochs: float = 0.0, schedule: str = "step", epochs: int = 0):
+    """Per-iteration LR factor: linear warm-up, then either x ``gamma`` at each epoch in
+    ``steps`` (``schedule="step"``) or a half cosine from 1 to 0 over the remaining epochs
+    (``schedule="cosine"``, needs ``epochs``)."""
+    if schedule not in ("step", "cosine"):
+        raise ValueError(f"schedule must be 'step' or 'cosine', got {schedule!r}")
+
     def factor(it: int) -> float:
         epoch = it / max(iters_per_epoch, 1)
-        f = gamma ** sum(epoch >= s for s in steps)
+        if schedule == "step":
+            f = gamma ** sum(epoch >= s for s in steps)
+        else:
+            span = max(epochs - warmup_epochs, 1e-9)
+            done = min(max(epoch - warmup_epochs, 0.0) / span, 1.0)
+            f = 0.5 * (1.0 + math.cos(math.pi * done))
         if warmup_epochs > 0 and epoch < warmup_epochs:
             f *= (epoch + 1.0 / max(iters_per_epoch, 1)) / warmup_epochs
         return f

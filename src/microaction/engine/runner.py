@@ -163,7 +163,9 @@ def fit(cfg: Config, work_dir: str | Path, info: DistInfo, resume: bool = False,
     train_ds = VideoDataset.from_split(cfg.data.root, cfg.data.train_split, spec, train=True,
                                        num_classes=cfg.data.num_classes,
                                        on_error=cfg.data.on_error, seed=t.seed,
-                                       action_to_body=action_to_body(cfg.data.num_classes))
+                                       action_to_body=action_to_body(cfg.data.num_classes),
+                                       crop_scales=cfg.data.crop_scales,
+                                       train_crop=cfg.data.train_crop)
     val_ds = VideoDataset.from_split(cfg.data.root, cfg.data.val_split, spec, train=False,
                                      num_classes=cfg.data.num_classes, on_error=cfg.data.on_error,
                                      num_clips=cfg.data.test_clips, test_crops=cfg.data.test_crops,
@@ -178,7 +180,7 @@ def fit(cfg: Config, work_dir: str | Path, info: DistInfo, resume: bool = False,
     per_rank = math.ceil(len(train_ds) / info.world_size)
     iters_per_epoch = math.ceil(per_rank / t.batch_size)
     scheduler = build_scheduler(optimizer, iters_per_epoch, t.lr_steps, t.lr_gamma,
-                                t.warmup_epochs)
+                                t.warmup_epochs, t.lr_schedule, t.epochs)
     precision = make_precision(t.amp, info.device)
     net = model
     if info.enabled:
