@@ -84,3 +84,12 @@ def test_lr_schedules():
     assert cos[0] == 0.1 and math.isclose(cos[9], 1.0)  # linear warm-up over the first epoch
     assert math.isclose(cos[55], 0.5 * (1 + math.cos(math.pi * 0.5)))  # half-way after warm-up
     assert all(a >= b for a, b in zip(cos[9:], cos[10:])) and cos[99] < 0.001
+
+
+def test_synthetic_manet_config_is_the_demo_recipe():
+    from microaction.cli_demo import DEMO, demo_config
+
+    shipped = load_config(CONFIGS[0].parent.parent / "synthetic" / "manet_r18.yaml",
+                          ["data.root=x"]).to_dict()
+    demo = demo_config(Path("x"), "manet_r18", DEMO["size"], DEMO["epochs"]).to_dict()
+    assert shipped == demo
