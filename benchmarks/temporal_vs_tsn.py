@@ -23,7 +23,7 @@ import torch
 
 from microaction.data.motions import MOTION_ONLY_GROUPS
 from microaction.data.synthetic import generate_dataset
-from microaction.cli_demo import DEMO, demo_config
+from microaction.cli_demo import DEMO, demo_config, synth_size_for
 from microaction.engine.distributed import DistInfo
 from microaction.engine.runner import fit
 from microaction.inference import score_split
@@ -75,7 +75,7 @@ def main():
     torch.set_flush_denormal(True)
     if not (args.data / "train_list_videos.txt").exists():
         generate_dataset(args.data, clips_per_class=args.clips_per_class,
-                         size=round(args.size * 256 / 224) + 2, frames=DEMO["synth_frames"],
+                         size=synth_size_for(args.size), frames=DEMO["synth_frames"],
                          participants=DEMO["participants"], distractors=DEMO["distractors"])
     root = motion_only_subset(args.data, args.out / "motion_only_data") if args.motion_only \
         else args.data

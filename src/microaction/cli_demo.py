@@ -17,6 +17,13 @@ DEMO = {"clips_per_class": 16, "epochs": 10, "model": "manet_r18", "size": 64,
         "participants": 8, "distractors": 0.25, "synth_frames": 32}
 
 
+def synth_size_for(size: int) -> int:
+    """Synthetic frame width just above the model's resize (no rendered pixels wasted)."""
+    from microaction.spec import short_side_for
+
+    return short_side_for(size) + 2
+
+
 def demo_config(root: Path, model: str, size: int, epochs: int) -> Config:
     """From scratch on CPU (measured, benchmarks/RESULTS.md): AdamW with warm-up and a cosine
     decay learns in a few epochs where the fine-tuning recipe (SGD, lr 0.00125) does not move a
@@ -50,8 +57,7 @@ def run_demo(out: str | Path, clips_per_class: int = DEMO["clips_per_class"],
     data = out / "data"
     print(f"[1/4] synthetic MA-52: 52 classes x {clips_per_class} train clips, "
           f"{participants} participants -> {data}")
-    # render just above the model's resize size (short side = size x 256/224): no pixels wasted
-    synth_size = synth_size or round(size * 256 / 224) + 2
+    synth_size = synth_size or synth_size_for(size)
     generate_dataset(data, clips_per_class=clips_per_class, size=synth_size, frames=synth_frames,
                      seed=0, participants=participants, distractors=distractors,
                      progress=not quiet)

@@ -9,6 +9,11 @@ IMAGENET_MEAN = (123.675, 116.28, 103.53)  # on the 0-255 scale, as the MANet pi
 IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
+def short_side_for(size: int) -> int:
+    """The resize before a ``size`` crop, in the MANet pipeline's ratio (256 for 224)."""
+    return max(size, round(size * 256 / 224))
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """``sampling='segment'``: ``frames`` TSN segments (one frame each; 2D models, TSM, MANet).

@@ -12,7 +12,7 @@ from torch import nn
 from microaction.errors import CheckpointError
 from microaction.models.layers import ResidualPrefix, SqueezeExcite, TemporalShift
 from microaction.models.output import ModelOutput
-from microaction.spec import InputSpec
+from microaction.spec import InputSpec, short_side_for
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class SegmentResNet(nn.Module):
         self.trunk = resnet_trunk(depth, pretrained)
         self.num_segments = frames
         self.input_spec = InputSpec("segment", frames=frames, size=size,
-                                    short_side=max(size, round(size * 256 / 224)))
+                                    short_side=short_side_for(size))
         self.shifts = []
         for block in _blocks(self.trunk):
             in_ch = block.conv1.in_channels
