@@ -43,6 +43,7 @@ def test_official_recipe_values():
     (["train.lr_schedule=linear"], "train.lr_schedule must be one of step, cosine"),
     (["data.crop_scales=[1.0, 1.5]"], "data.crop_scales must be a non-empty list"),
     (["data.crop_scales=[]"], "data.crop_scales must be a non-empty list"),
+    (["data.train_crop=random"], "data.train_crop must be one of multiscale, center"),
 ])
 def test_bad_overrides(overrides, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("?", r"\?").replace("(", r"\(")):
@@ -84,6 +85,27 @@ def test_lr_schedules():
     assert cos[0] == 0.1 and math.isclose(cos[9], 1.0)  # linear warm-up over the first epoch
     assert math.isclose(cos[55], 0.5 * (1 + math.cos(math.pi * 0.5)))  # half-way after warm-up
     assert all(a >= b for a, b in zip(cos[9:], cos[10:])) and cos[99] < 0.001
+    import pytest as _pytest
+
+    with _pytest.raises(ValueError, match="schedule must be 'step' or 'cosine'"):
+        factors(schedule="linear")
+
+
+def test_train_crop_center_keeps_the_test_view():
+    import numpy as np
+    import pytest as _pytest
+
+    from microaction.data.transforms import VideoTransform
+    from microaction.spec import InputSpec
+
+    spec = InputSpec(frames=2, size=32, short_side=36)
+    frames = np.random.default_rng(0).integers(0, 255, (2, 44, 36, 3), dtype=np.uint8)
+    train = VideoTransform(spec, train=True, crop="center", flip_p=0.0)(frames,
+                                                                       np.random.default_rng(1))
+    test = VideoTransform(spec, train=False)(frames)
+    assert train.shape == (3, 2, 32, 32) and np.array_equal(train.numpy(), test.numpy())
+    with _pytest.raises(ValueError, match="crop must be 'multiscale' or 'center'"):
+        VideoTransform(spec, train=True, crop="random")
 
 
 def test_synthetic_manet_config_is_the_demo_recipe():
