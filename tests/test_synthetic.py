@@ -8,7 +8,8 @@ from sklearn.model_selection import cross_val_score
 from microaction.cli import main
 from microaction.data.check import check_dataset
 from microaction.data.listfile import parse_list_file
-from microaction.data.motions import MOTION_ONLY_GROUPS, tent, zigzag
+from microaction.data.sampling import segment_indices
+from microaction.data.motions import MOTION_ONLY_GROUPS, tent
 from microaction.data.synthetic import class_counts, frame_size, generate_dataset, render_clip
 from microaction.labels import MA52_TRAIN_COUNTS
 
@@ -53,7 +54,7 @@ def test_frame_shape_is_portrait():
 
 def test_warps_preserve_measure():
     u = np.linspace(0, 1, 200001)
-    for warped in (tent(u, 2), tent(u, 3), zigzag(u, 10.0), 1 - u):
+    for warped in (tent(u, 1), tent(u, 2), 1 - u):
         hist = np.histogram(warped, bins=10, range=(0, 1))[0] / len(u)
         assert np.allclose(hist, 0.1, atol=0.01)
 
@@ -64,15 +65,19 @@ def _features(frames):
     return g[:, :h // 4 * 4, :w // 4 * 4].reshape(t, h // 4, 4, w // 4, 4).mean((2, 4))
 
 
-@pytest.mark.parametrize("pair, min_diff_acc", [((17, 18), 0.85), ((26, 27), 0.85), ((5, 9), 0.7)])
+@pytest.mark.parametrize("pair, min_diff_acc",
+                         [((17, 18), 0.85), ((29, 30), 0.85), ((5, 9), 0.85), ((48, 49), 0.65)])
 def test_motion_only_pairs_need_time(pair, min_diff_acc):
-    """Single frames of a motion-only pair are indistinguishable; frame differences are not."""
+    """Seen as a model sees them -- the 8 segment-centre frames of a 32-frame clip -- single
+    frames of a motion-only pair are indistinguishable; frame differences are not (a rhythm
+    faster than the sampling would alias away)."""
     assert pair in MOTION_ONLY_GROUPS
+    seen = segment_indices(32, 8, train=False)[0]
     single, motion, y = [], [], []
     for c in pair:
         for i in range(30):
             rng = np.random.default_rng([c, i])
-            g = _features(render_clip(c, 16, 48, rng))
+            g = _features(render_clip(c, 32, 48, rng)[seen])
             single.append(g[rng.integers(len(g))].ravel())
             motion.append(np.concatenate([(g[-1] - g[0]).ravel(),
                                           np.abs(np.diff(g, axis=0)).mean(0).ravel()]))

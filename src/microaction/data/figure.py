@@ -147,8 +147,8 @@ class Camera:
     @staticmethod
     def random(rng: np.random.Generator, width: int, height: int) -> "Camera":
         # The whole seated figure (about 2.75 body units tall) fits inside the centred square
-        # crop that test-time pipelines take, with a margin for the multi-scale train crops.
-        scale = min(width, height) / 2.75 * rng.uniform(0.88, 0.96)
+        # crop that test-time pipelines take (224 of 256 px), head and feet included.
+        scale = min(width, height) / 2.75 * rng.uniform(0.78, 0.84)
         return Camera(scale=scale,
                       cx=width / 2 + rng.uniform(-0.03, 0.03) * width,
                       cy=height / 2 + 0.28 * scale + rng.uniform(-0.02, 0.02) * height,
@@ -216,11 +216,11 @@ def skeleton(pose: Pose, app: Appearance) -> dict:
     roll = pose.torso_roll + pose.head_roll
     hup = np.array([math.sin(roll), math.cos(roll)])
     hright = np.array([hup[1], -hup[0]])
-    head_c = neck + up * 0.1 + hup * (app.head * (1.05 - 0.25 * math.sin(pose.head_pitch)))
+    head_c = neck + up * 0.1 + hup * (app.head * (1.05 - 0.4 * math.sin(pose.head_pitch)))
     head_c = head_c + right * 0.12 * math.sin(pose.torso_yaw)
     j.update(head=head_c, hup=hup, hright=hright, roll=roll)
     fx = 0.6 * app.head * math.sin(pose.head_yaw + 0.5 * pose.torso_yaw)
-    fy = -0.55 * app.head * math.sin(pose.head_pitch)
+    fy = -0.8 * app.head * math.sin(pose.head_pitch)
     face = head_c + hright * fx + hup * fy
     r = app.head
     j["face"] = face
