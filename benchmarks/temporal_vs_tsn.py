@@ -75,6 +75,7 @@ def main():
     ap.add_argument("--clips-per-class", type=int, default=DEMO["clips_per_class"])
     ap.add_argument("--epochs", type=int, default=DEMO["epochs"])
     ap.add_argument("--size", type=int, default=DEMO["size"])
+    ap.add_argument("--seed", type=int, default=0, help="training seed (the data stay the same)")
     ap.add_argument("--motion-only", action="store_true",
                     help="train and evaluate on the motion-only groups' clips only")
     args = ap.parse_args()
@@ -88,6 +89,7 @@ def main():
     results = {}
     for name in args.models.split(","):
         cfg = demo_config(root, name, args.size, args.epochs)
+        cfg.train.seed = args.seed
         t0 = time.perf_counter()
         fit(cfg, args.out / name, DistInfo(), progress=False)
         train_s = time.perf_counter() - t0
