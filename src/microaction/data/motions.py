@@ -345,22 +345,24 @@ def pushing_glasses(u, rng, k):
     return p
 
 
-def legs_touch_base(u, rng, k):
-    """Touching legs: the hand goes to the thigh and rubs slowly -- the base of patting."""
-    p, T = Program(), len(u)
-    a, b = window(rng, 0.55, 0.85)
-    rub = np.stack([0.06 * osc(u, a, b, rng.uniform(0.5, 1.0)), np.zeros(T)], 1)
-    _reach(p, k, f"thigh{k}", ramp(u, a, a + 0.3 * (b - a)), T, np.array([0.0, 0.05]) + rub)
-    return p
+def _hand_on_thigh(amp, cycles, axis):
+    """Program factory: one hand goes to the thigh and stays, moving along ``axis`` with
+    amplitude ``amp`` (a number, or a range to draw from) and ``cycles`` (a range) inside the
+    event window -- a slow rub (touching legs, the base of patting) or a fast scratch."""
+    def prog(u, rng, k):
+        p = Program()
+        a, b = window(rng, 0.55, 0.85)
+        size = amp if np.isscalar(amp) else rng.uniform(*amp)
+        move = _scratch(u, a, b, size, rng.uniform(*cycles), axis)
+        _reach(p, k, f"thigh{k}", ramp(u, a, a + 0.3 * (b - a)), len(u),
+               np.array([0.0, 0.05]) + move)
+        return p
+    return prog
 
 
-def scratching_legs(u, rng, k):
-    """The hand goes to the thigh and scratches: a small fast rub (not a motion-only class)."""
-    p, T = Program(), len(u)
-    a, b = window(rng, 0.55, 0.85)
-    scratch = _scratch(u, a, b, 0.03 * rng.uniform(0.8, 1.2), rng.uniform(6, 9), (0.3, 1.0))
-    _reach(p, k, f"thigh{k}", ramp(u, a, a + 0.3 * (b - a)), T, np.array([0.0, 0.05]) + scratch)
-    return p
+legs_touch_base = _hand_on_thigh(0.06, (0.5, 1.0), (1.0, 0.0))
+# scratching legs: a small fast rub (not a motion-only class)
+scratching_legs = _hand_on_thigh((0.024, 0.036), (6, 9), (0.3, 1.0))
 
 
 def scratching_feet(u, rng, k):
