@@ -11,6 +11,9 @@ from pathlib import Path
 import yaml
 
 from microaction.errors import ConfigError
+from microaction.spec import TRAIN_CROPS
+
+LR_SCHEDULES = ("step", "cosine")  # engine.optim.build_scheduler implements these
 
 
 @dataclass
@@ -157,11 +160,11 @@ def _coerce(value, hint, key: str, where: str):
 def _validate(cfg: Config, where: str) -> None:
     choices = {("train", "amp"): ("auto", "off", "bf16", "fp16"),
                ("train", "optimizer"): ("sgd", "adamw"),
-               ("train", "lr_schedule"): ("step", "cosine"),
+               ("train", "lr_schedule"): LR_SCHEDULES,
                ("train", "param_groups"): ("tsm", "plain"),
                ("train", "head_lr_layer"): ("fc", "embed"),
                ("data", "on_error"): ("raise", "skip"),
-               ("data", "train_crop"): ("multiscale", "center")}
+               ("data", "train_crop"): TRAIN_CROPS}
     for (section, key), allowed in choices.items():
         value = getattr(getattr(cfg, section), key)
         if value not in allowed:

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)  # on the 0-255 scale, as the MANet pipeline
 IMAGENET_STD = (58.395, 57.12, 57.375)
+# training crops: "multiscale" (the MANet recipe) or "center" (the test crop; flip and jitter only)
+TRAIN_CROPS = ("multiscale", "center")
 
 
 def short_side_for(size: int) -> int:

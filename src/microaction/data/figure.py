@@ -217,10 +217,12 @@ def skeleton(pose: Pose, app: Appearance) -> dict:
     hup = np.array([math.sin(roll), math.cos(roll)])
     hright = np.array([hup[1], -hup[0]])
     head_c = neck + up * 0.1 + hup * (app.head * (1.05 - 0.4 * math.sin(pose.head_pitch)))
-    head_c = head_c + right * 0.12 * math.sin(pose.torso_yaw)
+    # a turning head also shifts sideways a little (the neck pivots behind the face)
+    head_c = head_c + right * 0.12 * math.sin(pose.torso_yaw) \
+        + hright * (0.25 * app.head * math.sin(pose.head_yaw))
     j.update(head=head_c, hup=hup, hright=hright, roll=roll)
-    fx = 0.6 * app.head * math.sin(pose.head_yaw + 0.5 * pose.torso_yaw)
-    fy = -0.8 * app.head * math.sin(pose.head_pitch)
+    fx = 0.75 * app.head * math.sin(pose.head_yaw + 0.5 * pose.torso_yaw)
+    fy = -1.0 * app.head * math.sin(pose.head_pitch)
     face = head_c + hright * fx + hup * fy
     r = app.head
     j["face"] = face
@@ -245,7 +247,7 @@ def skeleton(pose: Pose, app: Appearance) -> dict:
         hipj = j[f"hipj{k}"]
         knee = hipj + np.array([s * (0.05 + pose.knee_dx[k]),
                                 -0.12 + pose.knee_dy[k] + 0.3 * pose.curl[k] + 0.05 * pose.heel[k]])
-        ankle = np.array([hipj[0] + s * (0.07 + 0.6 * pose.knee_dx[k] + 0.06 * pose.foot_fwd[k])
+        ankle = np.array([hipj[0] + s * (0.07 + 0.6 * pose.knee_dx[k] + 0.2 * pose.foot_fwd[k])
                           - s * 0.15 * pose.curl[k],
                           -0.98 - 0.12 * pose.foot_fwd[k] + pose.knee_dy[k] + 0.06 * pose.heel[k]
                           + 0.55 * pose.curl[k]])
@@ -310,8 +312,8 @@ def render_frame(pose: Pose, app: Appearance, cam: Camera, width: int, height: i
     order = order[::-1] if pose.cross else order
     for k in order:
         cv.capsule(j[f"knee{k}"], j[f"ankle{k}"], 0.075, app.pants)
-        cv.ellipse(j[f"foot{k}"], 0.1 * (1 + 0.2 * pose.foot_fwd[k]),
-                   0.05 * (1 + 0.2 * pose.foot_fwd[k] + 0.4 * pose.heel[k]), 0.0, app.shoes)
+        cv.ellipse(j[f"foot{k}"], 0.1 * (1 + 0.5 * pose.foot_fwd[k]),
+                   0.05 * (1 + 0.5 * pose.foot_fwd[k] + 0.4 * pose.heel[k]), 0.0, app.shoes)
         cv.capsule(j[f"hipj{k}"], j[f"knee{k}"], 0.12, app.pants)
         cv.ellipse(j[f"knee{k}"], 0.1, 0.09, 0.0, dark(app.pants, 0.9))
 

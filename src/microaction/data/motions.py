@@ -154,7 +154,7 @@ def head_pitch_step(sign):
     def prog(u, rng, k):
         p = Program()
         a, b = window(rng, 0.25, 0.5)
-        p.add("head_pitch", sign * rng.uniform(22, 35) * DEG * ramp(u, a, b))
+        p.add("head_pitch", sign * rng.uniform(28, 40) * DEG * ramp(u, a, b))
         return p
     return prog
 
@@ -169,7 +169,7 @@ def tilting_head(u, rng, k):
 def turning_head(u, rng, k):
     p = Program()
     a, b = window(rng, 0.25, 0.5)
-    p.add("head_yaw", (1 if k else -1) * rng.uniform(30, 50) * DEG * ramp(u, a, b))
+    p.add("head_yaw", (1 if k else -1) * rng.uniform(40, 60) * DEG * ramp(u, a, b))
     return p
 
 
@@ -360,7 +360,7 @@ def _hand_on_thigh(amp, cycles, axis):
     return prog
 
 
-legs_touch_base = _hand_on_thigh(0.06, (0.5, 1.0), (1.0, 0.0))
+legs_touch_base = _hand_on_thigh(0.1, (0.5, 1.0), (1.0, 0.0))
 # scratching legs: a small fast rub (not a motion-only class)
 scratching_legs = _hand_on_thigh((0.024, 0.036), (6, 9), (0.3, 1.0))
 

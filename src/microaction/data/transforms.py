@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from microaction.spec import InputSpec
+from microaction.spec import TRAIN_CROPS, InputSpec
 
 MULTISCALE = (1.0, 0.875, 0.75, 0.66)
 
@@ -83,8 +83,8 @@ class VideoTransform:
 
     def __init__(self, spec: InputSpec, train: bool, test_crops: int = 1,
                  scales=MULTISCALE, flip_p: float = 0.5, crop: str = "multiscale"):
-        if crop not in ("multiscale", "center"):
-            raise ValueError(f"crop must be 'multiscale' or 'center', got {crop!r}")
+        if crop not in TRAIN_CROPS:
+            raise ValueError(f"crop must be one of {', '.join(TRAIN_CROPS)}, got {crop!r}")
         if test_crops not in (1, 3):
             raise ValueError(f"test_crops must be 1 or 3, got {test_crops}")
         self.spec, self.train, self.test_crops = spec, train, test_crops

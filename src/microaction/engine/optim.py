@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from microaction.config import LR_SCHEDULES
+
 
 def param_groups(model: nn.Module, weight_decay: float, style: str = "tsm",
                  head_layer: str = "fc") -> list[dict]:
@@ -62,8 +64,8 @@ def build_scheduler(optimizer, iters_per_epoch: int, steps=(30, 60), gamma: floa
     """Per-iteration LR factor: linear warm-up, then either x ``gamma`` at each epoch in
     ``steps`` (``schedule="step"``) or a half cosine from 1 to 0 over the remaining epochs
     (``schedule="cosine"``, needs ``epochs``)."""
-    if schedule not in ("step", "cosine"):
-        raise ValueError(f"schedule must be 'step' or 'cosine', got {schedule!r}")
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
 
     def factor(it: int) -> float:
         epoch = it / max(iters_per_epoch, 1)
