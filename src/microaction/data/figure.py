@@ -16,78 +16,111 @@ import numpy as np
 # ----------------------------------------------------------------------------- canvas
 
 
+def _f32(v) -> np.ndarray:
+    """Per-frame values as float32 ``(T, 1, 1)``, to broadcast over a pixel window."""
+    return np.asarray(v, np.float32).reshape(-1, 1, 1)
+
+
 class Canvas:
-    """A float32 RGB image in [0, 255] with soft-edged shape drawing in body coordinates."""
+    """A clip of float32 RGB frames ``(T, H, W, 3)`` in [0, 255], with soft-edged shape drawing
+    in body coordinates. Every shape is drawn on all T frames in one call: its geometry is given
+    per frame (points ``(T, 2)``, sizes scalar or ``(T,)``) and ``mask`` (``(T,)`` bool) says in
+    which frames it is drawn. Drawing a clip shape by shape rather than frame by frame keeps
+    the numpy calls few (a frame has ~40 shapes of a few pixels each)."""
 
-    def __init__(self, img: np.ndarray, cx: float, cy: float, scale: float):
+    def __init__(self, img: np.ndarray, cx, cy, scale: float):
         self.img = img
-        self.h, self.w = img.shape[:2]
-        self.cx, self.cy, self.s = cx, cy, scale
+        self.t, self.h, self.w = img.shape[:3]
+        self.cx, self.cy, self.s = np.asarray(cx, float), np.asarray(cy, float), scale
+        self.xs = np.arange(self.w, dtype=np.float32)[None, None, :] + 0.5
+        self.ys = np.arange(self.h, dtype=np.float32)[None, :, None] + 0.5
 
-    def px(self, p) -> tuple[float, float]:
-        return self.cx + self.s * p[0], self.cy - self.s * p[1]
+    def px(self, p) -> tuple[np.ndarray, np.ndarray]:
+        p = np.asarray(p, float).reshape(-1, 2)
+        return self.cx + self.s * p[:, 0], self.cy - self.s * p[:, 1]
 
-    def _window(self, x0, x1, y0, y1):
-        c0, c1 = max(int(math.floor(x0)) - 1, 0), min(int(math.ceil(x1)) + 2, self.w)
-        r0, r1 = max(int(math.floor(y0)) - 1, 0), min(int(math.ceil(y1)) + 2, self.h)
+    def _window(self, x0, x1, y0, y1, mask):
+        """The pixel window covering the shape in every drawn frame (None if off-frame)."""
+        x0, x1, y0, y1 = (np.broadcast_to(v, (self.t,))[mask] for v in (x0, x1, y0, y1))
+        c0, c1 = max(int(math.floor(x0.min())) - 1, 0), min(int(math.ceil(x1.max())) + 2, self.w)
+        r0, r1 = max(int(math.floor(y0.min())) - 1, 0), min(int(math.ceil(y1.max())) + 2, self.h)
         if c0 >= c1 or r0 >= r1:
             return None
-        xs = np.arange(c0, c1, dtype=np.float32)[None, :] + 0.5
-        ys = np.arange(r0, r1, dtype=np.float32)[:, None] + 0.5
-        return (slice(r0, r1), slice(c0, c1)), xs, ys
+        return (slice(r0, r1), slice(c0, c1)), self.xs[:, :, c0:c1], self.ys[:, r0:r1]
 
-    def _blend(self, sl, alpha, color, opacity=1.0):
-        a = np.clip(alpha, 0.0, 1.0)[..., None] * opacity
-        region = self.img[sl]
-        region += a * (np.asarray(color, np.float32) - region)
+    def _draw(self, bounds, mask, coverage, color, opacity):
+        mask = np.ones(self.t, bool) if mask is None else np.asarray(mask, bool)
+        if not mask.any():
+            return
+        win = self._window(*bounds, mask)
+        if win is None:
+            return
+        (rows, cols), xs, ys = win
+        a = np.minimum(np.maximum(coverage(xs, ys), 0.0), 1.0)
+        if opacity != 1.0:
+            a = a * opacity
+        if not mask.all():
+            a = a * mask[:, None, None]
+        region = self.img[:, rows, cols]
+        region += a[..., None] * (np.asarray(color, np.float32) - region)
 
-    def capsule(self, p0, p1, r: float, color, opacity=1.0):
+    def capsule(self, p0, p1, r: float, color, opacity=1.0, mask=None):
         (x0, y0), (x1, y1) = self.px(p0), self.px(p1)
         rp = max(r * self.s, 0.35)
-        win = self._window(min(x0, x1) - rp, max(x0, x1) + rp, min(y0, y1) - rp, max(y0, y1) + rp)
-        if win is None:
-            return
-        sl, xs, ys = win
         dx, dy = x1 - x0, y1 - y0
         den = dx * dx + dy * dy
-        t = np.clip(((xs - x0) * dx + (ys - y0) * dy) / den, 0, 1) if den > 1e-9 else 0.0
-        dist = np.hypot(xs - (x0 + t * dx), ys - (y0 + t * dy))
-        self._blend(sl, rp - dist + 0.5, color, opacity)
+        moving = den > 1e-9
+        X0, Y0, DX, DY = _f32(x0), _f32(y0), _f32(dx), _f32(dy)
+        DEN, MOVING = _f32(np.where(moving, den, 1.0)), moving.reshape(-1, 1, 1)
 
-    def ellipse(self, c, rx: float, ry: float, angle: float, color, opacity=1.0):
+        def coverage(xs, ys):
+            t = np.minimum(np.maximum(((xs - X0) * DX + (ys - Y0) * DY) / DEN, 0.0), 1.0)
+            t = np.where(MOVING, t, np.float32(0.0))
+            return rp - np.hypot(xs - (X0 + t * DX), ys - (Y0 + t * DY)) + 0.5
+
+        bounds = (np.minimum(x0, x1) - rp, np.maximum(x0, x1) + rp,
+                  np.minimum(y0, y1) - rp, np.maximum(y0, y1) + rp)
+        self._draw(bounds, mask, coverage, color, opacity)
+
+    def ellipse(self, c, rx, ry, angle, color, opacity=1.0, mask=None):
         """Ellipse with radii (rx, ry) in body units, rotated by ``angle`` radians (ccw)."""
         x0, y0 = self.px(c)
-        ax, ay = max(rx * self.s, 0.3), max(ry * self.s, 0.3)
-        ext = max(ax, ay)
-        win = self._window(x0 - ext, x0 + ext, y0 - ext, y0 + ext)
-        if win is None:
-            return
-        sl, xs, ys = win
-        ca, sa = math.cos(angle), math.sin(angle)
-        u = (xs - x0) * ca - (ys - y0) * sa  # image y points down, so ccw in body = -angle here
-        v = (xs - x0) * sa + (ys - y0) * ca
-        k = np.sqrt((u / ax) ** 2 + (v / ay) ** 2) + 1e-6
-        grad = np.sqrt((u / ax ** 2) ** 2 + (v / ay ** 2) ** 2) / k + 1e-6
-        self._blend(sl, 0.5 - (k - 1.0) / grad, color, opacity)
+        ax = np.maximum(np.asarray(rx, float) * self.s, 0.3)
+        ay = np.maximum(np.asarray(ry, float) * self.s, 0.3)
+        ext = np.maximum(ax, ay)
+        X0, Y0, AX, AY = _f32(x0), _f32(y0), _f32(ax), _f32(ay)
+        CA, SA = _f32(np.cos(angle)), _f32(np.sin(angle))
 
-    def polygon(self, pts, color, opacity=1.0):
-        """Convex polygon (vertices in body units, any winding)."""
-        q = np.array([self.px(p) for p in pts], np.float32)
-        win = self._window(q[:, 0].min(), q[:, 0].max(), q[:, 1].min(), q[:, 1].max())
-        if win is None:
-            return
-        sl, xs, ys = win
-        centre = q.mean(0)
-        inside = None
-        for i in range(len(q)):
-            a, b = q[i], q[(i + 1) % len(q)]
-            n = np.array([b[1] - a[1], a[0] - b[0]], np.float32)
-            n /= np.linalg.norm(n) + 1e-9
-            if np.dot(centre - a, n) < 0:
-                n = -n
-            d = (xs - a[0]) * n[0] + (ys - a[1]) * n[1]  # positive inside
-            inside = d if inside is None else np.minimum(inside, d)
-        self._blend(sl, inside + 0.5, color, opacity)
+        def coverage(xs, ys):
+            u = (xs - X0) * CA - (ys - Y0) * SA  # image y points down: ccw in body = -angle
+            v = (xs - X0) * SA + (ys - Y0) * CA
+            k = np.sqrt((u / AX) ** 2 + (v / AY) ** 2) + 1e-6
+            grad = np.sqrt((u / AX ** 2) ** 2 + (v / AY ** 2) ** 2) / k + 1e-6
+            return 0.5 - (k - 1.0) / grad
+
+        self._draw((x0 - ext, x0 + ext, y0 - ext, y0 + ext), mask, coverage, color, opacity)
+
+    def polygon(self, pts, color, opacity=1.0, mask=None):
+        """Convex polygon (vertices in body units, ``(T, 2)`` each, any winding)."""
+        q = np.stack([np.stack(self.px(p), -1) for p in pts], 1)  # (T, V, 2)
+        centre = q.mean(1)
+        normals = []
+        for i in range(q.shape[1]):
+            a, b = q[:, i], q[:, (i + 1) % q.shape[1]]
+            n = np.stack([b[:, 1] - a[:, 1], a[:, 0] - b[:, 0]], -1)
+            n /= np.linalg.norm(n, axis=-1, keepdims=True) + 1e-9
+            n *= np.where(((centre - a) * n).sum(-1) < 0, -1.0, 1.0)[:, None]
+            normals.append((_f32(a[:, 0]), _f32(a[:, 1]), _f32(n[:, 0]), _f32(n[:, 1])))
+
+        def coverage(xs, ys):
+            inside = None
+            for ax_, ay_, nx, ny in normals:
+                d = (xs - ax_) * nx + (ys - ay_) * ny  # positive inside
+                inside = d if inside is None else np.minimum(inside, d)
+            return inside + 0.5
+
+        bounds = (q[..., 0].min(1), q[..., 0].max(1), q[..., 1].min(1), q[..., 1].max(1))
+        self._draw(bounds, mask, coverage, color, opacity)
 
 
 # ----------------------------------------------------------------------------- appearance
@@ -283,39 +316,48 @@ def _elbow(shoulder, target, l1, l2, side):
     return elbow, wrist
 
 
-def render_frame(pose: Pose, app: Appearance, cam: Camera, width: int, height: int,
-                 rng: np.random.Generator, jitter=(0.0, 0.0)) -> np.ndarray:
-    """Draw one frame; returns ``(height, width, 3)`` uint8."""
-    img = np.empty((height, width, 3), np.float32)
+def render_frames(poses: list[Pose], app: Appearance, cam: Camera, width: int, height: int,
+                  rng: np.random.Generator, jitter=None) -> np.ndarray:
+    """Draw a clip, one pose a frame; ``jitter`` ``(T, 2)`` shifts the camera per frame in
+    pixels. Returns ``(T, height, width, 3)`` uint8."""
+    n = len(poses)
+    jitter = np.zeros((n, 2)) if jitter is None else np.asarray(jitter, float)
+    img = np.empty((n, height, width, 3), np.float32)
     img[:] = np.asarray(app.wall, np.float32)
     _wall_texture(img, app.wall_texture)
-    cv = Canvas(img, cam.cx + jitter[0], cam.cy + jitter[1], cam.scale)
-    j = skeleton(pose, app)
+    cv = Canvas(img, cam.cx + jitter[:, 0], cam.cy + jitter[:, 1], cam.scale)
+    frames = [skeleton(p, app) for p in poses]
+    j = {k: np.stack([f[k] for f in frames]) for k in frames[0]}  # (T, 2) points, (T,) values
+    per_side = lambda field: np.array([getattr(p, field) for p in poses])  # noqa: E731
     skin, shirt = app.skin, app.shirt
     sleeve = shirt if app.sleeve_long else skin
     dark = lambda c, f=0.75: tuple(np.asarray(c) * f)  # noqa: E731
+    fixed = lambda *xy: np.broadcast_to(np.array(xy, float), (n, 2))  # noqa: E731
 
     # stool and floor shadow
-    cv.polygon([(-0.32, -0.02), (0.32, -0.02), (0.3, -0.12), (-0.3, -0.12)], app.stool)
+    cv.polygon([fixed(-0.32, -0.02), fixed(0.32, -0.02), fixed(0.3, -0.12), fixed(-0.3, -0.12)],
+               app.stool)
     for s in SIDES:
-        cv.capsule((s * 0.26, -0.1), (s * 0.3, -1.0), 0.025, dark(app.stool))
-    cv.ellipse((0.0, -1.08), 0.7, 0.06, 0.0, dark(app.wall, 0.85), opacity=0.6)
+        cv.capsule(fixed(s * 0.26, -0.1), fixed(s * 0.3, -1.0), 0.025, dark(app.stool))
+    cv.ellipse(fixed(0.0, -1.08), 0.7, 0.06, 0.0, dark(app.wall, 0.85), opacity=0.6)
 
     # arms behind the torso first (scratching the back)
-    hands = _arm_geometry(pose, app, j)
+    arms = _arm_geometry(poses, app, frames)
+    behind = per_side("hand_behind").astype(bool)  # (T, 2)
     for k in range(2):
-        if pose.hand_behind[k]:
-            _draw_arm(cv, hands[k], sleeve, shirt, skin, pose, k)
+        _draw_arm(cv, arms[k], sleeve, shirt, skin, poses, k, mask=behind[:, k])
 
-    # legs: the crossing leg is drawn last
-    order = [0, 1] if pose.cross >= 0 else [1, 0]
-    order = order[::-1] if pose.cross else order
-    for k in order:
-        cv.capsule(j[f"knee{k}"], j[f"ankle{k}"], 0.075, app.pants)
-        cv.ellipse(j[f"foot{k}"], 0.1 * (1 + 0.5 * pose.foot_fwd[k]),
-                   0.05 * (1 + 0.5 * pose.foot_fwd[k] + 0.4 * pose.heel[k]), 0.0, app.shoes)
-        cv.capsule(j[f"hipj{k}"], j[f"knee{k}"], 0.12, app.pants)
-        cv.ellipse(j[f"knee{k}"], 0.1, 0.09, 0.0, dark(app.pants, 0.9))
+    # legs: the crossing leg is drawn last (leg 1 first while the left leg crosses over)
+    cross = np.array([p.cross for p in poses])
+    foot_fwd, heel = per_side("foot_fwd"), per_side("heel")
+    for order, mask in (((0, 1), cross <= 0), ((1, 0), cross > 0)):
+        for k in order:
+            cv.capsule(j[f"knee{k}"], j[f"ankle{k}"], 0.075, app.pants, mask=mask)
+            cv.ellipse(j[f"foot{k}"], 0.1 * (1 + 0.5 * foot_fwd[:, k]),
+                       0.05 * (1 + 0.5 * foot_fwd[:, k] + 0.4 * heel[:, k]), 0.0, app.shoes,
+                       mask=mask)
+            cv.capsule(j[f"hipj{k}"], j[f"knee{k}"], 0.12, app.pants, mask=mask)
+            cv.ellipse(j[f"knee{k}"], 0.1, 0.09, 0.0, dark(app.pants, 0.9), mask=mask)
 
     # torso
     hip, up, right, neck = j["hip"], j["up"], j["right"], j["neck"]
@@ -328,75 +370,88 @@ def render_frame(pose: Pose, app: Appearance, cam: Camera, width: int, height: i
     cv.capsule(neck - up * 0.02, neck + up * 0.1, 0.065, skin)
 
     # head
-    r, head = app.head, j["head"]
+    r, head, roll, hup, hright = app.head, j["head"], j["roll"], j["hup"], j["hright"]
+    pitch = np.array([p.head_pitch for p in poses])
     for k in range(2):  # ears
-        cv.ellipse(j[f"ear{k}"], 0.035, 0.06, j["roll"], dark(skin, 0.92))
-    cv.ellipse(head, 0.92 * r, r, j["roll"], skin)
-    cv.ellipse(head + j["hup"] * (r * (0.72 - 0.3 * math.sin(pose.head_pitch))),
-               0.88 * r, r * (0.28 + 0.15 * app.hair_size), j["roll"], app.hair)
+        cv.ellipse(j[f"ear{k}"], 0.035, 0.06, roll, dark(skin, 0.92))
+    cv.ellipse(head, 0.92 * r, r, roll, skin)
+    cv.ellipse(head + hup * (r * (0.72 - 0.3 * np.sin(pitch)))[:, None],
+               0.88 * r, r * (0.28 + 0.15 * app.hair_size), roll, app.hair)
+    eye_open = np.array([p.eye_open for p in poses])
     for k in range(2):
-        cv.ellipse(j[f"eye{k}"], 0.03, 0.02 * pose.eye_open + 0.003, j["roll"], (25, 20, 20))
-        cv.capsule(j[f"eye{k}"] + j["hup"] * 0.045 - j["hright"] * 0.03,
-                   j[f"eye{k}"] + j["hup"] * 0.045 + j["hright"] * 0.03, 0.008, dark(app.hair, 0.6))
-    cv.capsule(j["nose"] + j["hup"] * 0.07, j["nose"], 0.018, dark(skin, 0.8))
-    cv.capsule(j["mouth"] - j["hright"] * 0.05, j["mouth"] + j["hright"] * 0.05, 0.012,
-               (150, 60, 60))
-    if app.glasses or pose.glasses_lift:
-        lift = j["hup"] * 0.03 * pose.glasses_lift
-        for k in range(2):
-            cv.ellipse(j[f"eye{k}"] + lift, 0.06, 0.045, j["roll"], (30, 30, 30), opacity=0.55)
-        cv.capsule(j["eye0"] + lift, j["eye1"] + lift, 0.008, (30, 30, 30))
+        eye = j[f"eye{k}"]
+        cv.ellipse(eye, 0.03, 0.02 * eye_open + 0.003, roll, (25, 20, 20))
+        cv.capsule(eye + hup * 0.045 - hright * 0.03, eye + hup * 0.045 + hright * 0.03, 0.008,
+                   dark(app.hair, 0.6))
+    cv.capsule(j["nose"] + hup * 0.07, j["nose"], 0.018, dark(skin, 0.8))
+    cv.capsule(j["mouth"] - hright * 0.05, j["mouth"] + hright * 0.05, 0.012, (150, 60, 60))
+    lift_amount = np.array([p.glasses_lift for p in poses])
+    glasses = np.full(n, app.glasses) | (lift_amount != 0)
+    lift = hup * (0.03 * lift_amount)[:, None]
+    for k in range(2):
+        cv.ellipse(j[f"eye{k}"] + lift, 0.06, 0.045, roll, (30, 30, 30), opacity=0.55,
+                   mask=glasses)
+    cv.capsule(j["eye0"] + lift, j["eye1"] + lift, 0.008, (30, 30, 30), mask=glasses)
 
     # arms in front
     for k in range(2):
-        if not pose.hand_behind[k]:
-            _draw_arm(cv, hands[k], sleeve, shirt, skin, pose, k)
-    if pose.obj:
-        mid = (hands[0]["hand"] + hands[1]["hand"]) / 2 + np.array([0, 0.04])
-        cv.ellipse(mid, 0.08, 0.03, pose.obj, (200, 40, 40))
+        _draw_arm(cv, arms[k], sleeve, shirt, skin, poses, k, mask=~behind[:, k])
+    obj = np.array([p.obj for p in poses])
+    mid = (arms[0]["hand"] + arms[1]["hand"]) / 2 + np.array([0, 0.04])
+    cv.ellipse(mid, 0.08, 0.03, obj, (200, 40, 40), mask=obj != 0)
 
     # lighting, noise
     _light(img, cam)
-    img += rng.normal(0.0, cam.noise, img.shape).astype(np.float32)
+    img += rng.standard_normal(img.shape, dtype=np.float32) * np.float32(cam.noise)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _arm_geometry(pose: Pose, app: Appearance, j: dict) -> list:
+def _arm_geometry(poses: list[Pose], app: Appearance, frames: list[dict]) -> list[dict]:
+    """Per side, the arm's joints in every frame: ``(T, 2)`` arrays."""
     out = []
     for k, s in enumerate(SIDES):
-        target = pose.hand[k] if pose.hand[k] is not None else j[f"rest{k}"]
-        sh = j[f"shoulder{k}"]
-        elbow, wrist = _elbow(sh, np.asarray(target, float), app.upper_arm, app.forearm, s)
-        fdir = (wrist - elbow) / (np.linalg.norm(wrist - elbow) + 1e-9)
-        out.append({"shoulder": sh, "elbow": elbow, "wrist": wrist,
-                    "hand": wrist + fdir * 0.04, "dir": fdir})
+        rows = []
+        for pose, j in zip(poses, frames):
+            target = pose.hand[k] if pose.hand[k] is not None else j[f"rest{k}"]
+            sh = j[f"shoulder{k}"]
+            elbow, wrist = _elbow(sh, np.asarray(target, float), app.upper_arm, app.forearm, s)
+            fdir = (wrist - elbow) / (np.linalg.norm(wrist - elbow) + 1e-9)
+            rows.append((sh, elbow, wrist, wrist + fdir * 0.04, fdir))
+        out.append({name: np.stack(v) for name, v in
+                    zip(("shoulder", "elbow", "wrist", "hand", "dir"), zip(*rows))})
     return out
 
 
-def _draw_arm(cv: Canvas, g: dict, sleeve, shirt, skin, pose: Pose, k: int):
+def _draw_arm(cv: Canvas, g: dict, sleeve, shirt, skin, poses: list[Pose], k: int, mask):
     # Sleeves are shaded so that an arm stays visible in front of the shirt; hands are drawn
     # large (as cartoons do) so that hand actions survive small frames.
-    cv.capsule(g["shoulder"], g["elbow"], 0.075, tuple(0.7 * np.asarray(shirt)))
-    cv.capsule(g["elbow"], g["wrist"], 0.062, tuple(0.7 * np.asarray(sleeve)))
+    if not mask.any():
+        return
+    cv.capsule(g["shoulder"], g["elbow"], 0.075, tuple(0.7 * np.asarray(shirt)), mask=mask)
+    cv.capsule(g["elbow"], g["wrist"], 0.062, tuple(0.7 * np.asarray(sleeve)), mask=mask)
     hand, d = g["hand"], g["dir"]
-    cv.ellipse(hand, 0.075, 0.09, math.atan2(d[1], d[0]) - math.pi / 2, skin)
-    curl, spread = pose.finger_curl[k], pose.finger_spread[k]
-    wig = pose.finger_wiggle[k] if pose.finger_wiggle[k] is not None else (0, 0, 0, 0)
-    base_ang = math.atan2(d[1], d[0])
+    base_ang = np.arctan2(d[:, 1], d[:, 0])
+    cv.ellipse(hand, 0.075, 0.09, base_ang - math.pi / 2, skin, mask=mask)
+    curl = np.array([p.finger_curl[k] for p in poses])
+    spread = np.array([p.finger_spread[k] for p in poses])
+    wig = np.array([p.finger_wiggle[k] if p.finger_wiggle[k] is not None else (0, 0, 0, 0)
+                    for p in poses], float)
+    point = np.array([bool(p.point[k]) for p in poses])
     for f in range(4):
         ang = base_ang + (f - 1.5) * (0.18 + 0.25 * spread)
-        length = 0.1 * (1 - 0.8 * curl) + 0.04 * wig[f]
-        if pose.point[k] and f == 1:
-            length = 0.15
-        tip = hand + d * 0.06 + length * np.array([math.cos(ang), math.sin(ang)])
-        cv.capsule(hand + d * 0.05, tip, 0.024, skin)
+        length = 0.1 * (1 - 0.8 * curl) + 0.04 * wig[:, f]
+        if f == 1:
+            length = np.where(point, 0.15, length)
+        tip = hand + d * 0.06 + length[:, None] * np.stack([np.cos(ang), np.sin(ang)], -1)
+        cv.capsule(hand + d * 0.05, tip, 0.024, skin, mask=mask)
     thumb = base_ang + SIDES[k] * -1.1
-    cv.capsule(hand, hand + 0.08 * (1 - 0.4 * curl) * np.array([math.cos(thumb), math.sin(thumb)]),
-               0.025, skin)
+    reach = (0.08 * (1 - 0.4 * curl))[:, None]
+    cv.capsule(hand, hand + reach * np.stack([np.cos(thumb), np.sin(thumb)], -1), 0.025, skin,
+               mask=mask)
 
 
 def _wall_texture(img: np.ndarray, tex: np.ndarray):
-    h, w = img.shape[:2]
+    h, w = img.shape[-3:-1]
     yi = np.linspace(0, tex.shape[0] - 1, h)
     xi = np.linspace(0, tex.shape[1] - 1, w)
     field_ = _bilinear(tex, yi, xi)
@@ -415,7 +470,7 @@ def _bilinear(tex, yi, xi):
 
 
 def _light(img: np.ndarray, cam: Camera):
-    h, w = img.shape[:2]
+    h, w = img.shape[-3:-1]
     gx = (np.arange(w, dtype=np.float32) / w - 0.5) * math.cos(cam.light_dir)
     gy = (np.arange(h, dtype=np.float32) / h - 0.5) * math.sin(cam.light_dir)
     gain = cam.light_gain * (1 + cam.light_slope * (gx[None, :] + gy[:, None]))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from microaction.data.figure import Appearance, Camera, Pose, render_frame, skeleton
+from microaction.data.figure import Appearance, Camera, Pose, render_frames, skeleton
 from microaction.data.listfile import split_files, write_list_file
 from microaction.data.parallel import parallel_map
 from microaction.data.motions import Program, class_program, distractor_program
@@ -57,11 +57,8 @@ def render_clip(action_id: int, num_frames: int, size: int, rng: np.random.Gener
         eye[max(c - 1, 0):c + 2] = 0.1
     jitter = np.cumsum(rng.normal(0, 0.12, (num_frames, 2)), axis=0)
     jitter -= jitter.mean(0)
-    frames = np.empty((num_frames, height, width, 3), np.uint8)
-    for i in range(num_frames):
-        pose = _pose_at(programs, i, breath[i], eye[i], app)
-        frames[i] = render_frame(pose, app, cam, width, height, rng, tuple(jitter[i]))
-    return frames
+    poses = [_pose_at(programs, i, breath[i], eye[i], app) for i in range(num_frames)]
+    return render_frames(poses, app, cam, width, height, rng, jitter)
 
 
 def _pose_at(programs: list[Program], i: int, breath: float, eye: float, app) -> Pose:
