@@ -53,6 +53,26 @@ def test_bad_sample_raises_by_default_and_skips_on_request(tiny_synth, tmp_path)
     batch = next(iter(loader))
     assert batch["num_skipped"] == 2 and batch["video"].shape[0] == 3
     assert collate_skipping([None, None]) is None
+    with pytest.raises(VideoError, match="broken.mp4"):
+        VideoDataset(entries, tmp_path, SPEC, train=True).preload()
+    lenient.preload()  # bad clips are remembered and skipped when asked for, as without a cache
+    assert lenient.cached and lenient[1] is None and lenient[2] is None
+    assert torch.equal(lenient[0]["video"], strict[0]["video"])
+
+
+def test_cached_samples_equal_decoded_samples(tiny_synth):
+    """A cached dataset gives exactly the samples of one that decodes each time, for training
+    (random segments, flip) and for multi-view testing."""
+    for split, kw in (("train", {"train": True, "seed": 4}),
+                      ("val", {"train": False, "num_clips": 2, "test_crops": 3})):
+        plain = VideoDataset.from_split(tiny_synth, split, SPEC, **kw)
+        cached = VideoDataset.from_split(tiny_synth, split, SPEC, **kw)
+        assert cached.preload(threads=2) > 0 and cached.cached and not plain.cached
+        for epoch in (0, 3):
+            plain.set_epoch(epoch)
+            cached.set_epoch(epoch)
+            for i in (0, 17, 51):
+                assert torch.equal(plain[i]["video"], cached[i]["video"]), (split, epoch, i)
 
 
 def test_on_error_value_checked(tiny_synth):

@@ -146,6 +146,18 @@ def test_checkpoint_for_other_class_count(trained, tiny_synth, tmp_path, capsys)
     assert "has 10 classes but the model has 52" in capsys.readouterr().err
 
 
+def test_cached_training_equals_decoding_training(tiny_synth, tmp_path):
+    """data.cache (frames kept in RAM, main-process loading) trains to the same weights."""
+    cfg = write_config(tmp_path, tiny_synth, "tsm_r18", epochs=1)
+    for name, extra in (("plain", ["--set", "data.num_workers=2"]),
+                        ("cached", ["--set", "data.cache=true"])):
+        assert main(["train", str(cfg), "--work-dir", str(tmp_path / name), "-q", *extra]) == 0
+    a = load_checkpoint(tmp_path / "plain" / "last.pt")["state_dict"]
+    b = load_checkpoint(tmp_path / "cached" / "last.pt")["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert load_checkpoint(tmp_path / "cached" / "last.pt")["config"]["data"]["cache"] is True
+
+
 def _train_cmd(cfg, work, *extra):
     return [sys.executable, "-m", "microaction", "train", str(cfg), "--work-dir", str(work),
             "-q", *extra]

@@ -41,6 +41,9 @@ class DataConfig:
     # positions) or "center" (the test crop; flip and temporal jitter only)
     train_crop: str = "multiscale"
     crop_scales: list = field(default_factory=lambda: [1.0, 0.875, 0.75, 0.66])
+    # decode every train/val clip once and keep its frames in RAM, then load in the main
+    # process (no workers): for small sets only (the synthetic demo set); MA-52 does not fit
+    cache: bool = False
 
 
 @dataclass

@@ -68,10 +68,16 @@ def action_to_body(num_classes: int):
     return ACTION_TO_BODY if num_classes == len(ACTION_TO_BODY) else [0] * num_classes
 
 
+def loader_workers(ds, cfg: Config) -> int:
+    """A dataset cached in RAM loads in the main process: its samples cost a crop and a flip, and
+    workers would have to inherit (fork) or copy (spawn) the whole cache."""
+    return 0 if getattr(ds, "cached", False) else cfg.data.num_workers
+
+
 def eval_loader(ds, cfg: Config, info: DistInfo) -> DataLoader:
     shard = list(range(info.rank, len(ds), info.world_size))
     return DataLoader(ds, batch_size=cfg.train.batch_size, sampler=shard,
-                      num_workers=cfg.data.num_workers, collate_fn=collate_skipping,
+                      num_workers=loader_workers(ds, cfg), collate_fn=collate_skipping,
                       generator=torch.Generator().manual_seed(0),
                       pin_memory=info.device.type == "cuda")
 
@@ -86,7 +92,7 @@ def _train_loader(ds, cfg: Config, info: DistInfo, epoch: int, start_iter: int) 
     # resumed run's dropout masks would differ from the uninterrupted run's
     gen = torch.Generator().manual_seed(cfg.train.seed * 1000 + epoch)
     return DataLoader(ds, batch_size=cfg.train.batch_size, sampler=order,
-                      num_workers=cfg.data.num_workers, collate_fn=collate_skipping,
+                      num_workers=loader_workers(ds, cfg), collate_fn=collate_skipping,
                       generator=gen, pin_memory=info.device.type == "cuda",
                       persistent_workers=False)
 
@@ -170,6 +176,10 @@ def fit(cfg: Config, work_dir: str | Path, info: DistInfo, resume: bool = False,
                                      num_classes=cfg.data.num_classes, on_error=cfg.data.on_error,
                                      num_clips=cfg.data.test_clips, test_crops=cfg.data.test_crops,
                                      action_to_body=action_to_body(cfg.data.num_classes))
+    if cfg.data.cache:
+        threads = max(1, cfg.data.num_workers)
+        for name, ds in (("train", train_ds), ("val", val_ds)):
+            ds.preload(threads, progress and info.is_main, desc=f"cache {name} clips")
     model.to(info.device)
     if t.channels_last:
         model.to(memory_format=torch.channels_last)
