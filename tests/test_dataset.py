@@ -78,3 +78,14 @@ def test_cached_samples_equal_decoded_samples(tiny_synth):
 def test_on_error_value_checked(tiny_synth):
     with pytest.raises(ValueError, match="on_error"):
         VideoDataset.from_split(tiny_synth, "train", SPEC, train=True, on_error="ignore")
+
+
+def test_cache_refuses_a_set_too_large_for_ram(tiny_synth, monkeypatch):
+    import microaction.data.dataset as dataset_module
+    from microaction.errors import MicroactionError
+
+    ds = VideoDataset.from_split(tiny_synth, "train", SPEC, train=True)
+    monkeypatch.setattr(dataset_module, "available_memory", lambda: 1_000_000)
+    with pytest.raises(MicroactionError, match="videos_train: keeping 52 clips in RAM needs"):
+        ds.preload()
+    assert not ds.cached

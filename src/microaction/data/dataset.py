@@ -24,7 +24,7 @@ from microaction.data.listfile import ListEntry, parse_list_file, split_files
 from microaction.data.sampling import dense_indices, segment_indices
 from microaction.data.transforms import MULTISCALE, VideoTransform
 from microaction.data.video import read_video
-from microaction.errors import VideoError
+from microaction.errors import MicroactionError, VideoError
 from microaction.labels import ACTION_TO_BODY
 from microaction.spec import InputSpec
 
@@ -90,6 +90,13 @@ class VideoDataset(Dataset):
                     raise
                 return exc
 
+        if len(self) and isinstance(first := decode(0), np.ndarray):
+            need, avail = first.nbytes * len(self), available_memory()
+            if avail is not None and need > avail // 2:
+                raise MicroactionError(
+                    f"{self.video_dir}: keeping {len(self)} clips in RAM needs about "
+                    f"{need / 2**30:.1f} GiB but {avail / 2**30:.1f} GiB is available; "
+                    f"turn data.cache off for this dataset")
         cache: dict[int, np.ndarray | VideoError] = {}
         with ThreadPoolExecutor(max(1, threads)) as pool, \
                 tqdm(total=len(self), desc=desc, unit="clip", disable=not progress,
@@ -139,6 +146,16 @@ class VideoDataset(Dataset):
         x = x.view(k, c, clips, spec.frames, h, w).permute(2, 0, 1, 3, 4, 5)
         x = x.reshape(clips * k, c, spec.frames, h, w)
         return x[0] if self.num_views == 1 else x
+
+
+def available_memory() -> int | None:
+    """Bytes of RAM available now (None where the OS does not say)."""
+    import os
+
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def collate_skipping(batch: list):
