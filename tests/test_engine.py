@@ -94,6 +94,10 @@ def test_predict_json_and_bad_video(trained, tiny_synth, tmp_path, capsys):
     assert len(res[0]["top"]) == 3 and "error" in res[1]
     probs = [t["prob"] for t in res[2]["top"]]
     assert probs == sorted(probs, reverse=True) and res[2]["top"][0]["body"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(tmp / "work" / "best.pt"), str(good[0]), "--topk", "0"])
+    assert exit_info.value.code == 2
+    assert "--topk: expected a positive integer, got '0'" in capsys.readouterr().err
 
 
 def test_bad_inputs_are_one_line_errors(trained, tiny_synth, tmp_path, capsys):

@@ -19,6 +19,16 @@ def _csv_ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 # ----------------------------------------------------------------------------- data commands
 
 
@@ -396,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("predict", help="top-k micro-actions of your own videos")
     s.add_argument("checkpoint", type=Path)
     s.add_argument("videos", nargs="+", type=Path)
-    s.add_argument("--topk", type=int, default=5)
+    s.add_argument("--topk", type=_positive_int, default=5,
+                   help="how many actions to list per video (at most the class count)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_predict)
 

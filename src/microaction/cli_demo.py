@@ -12,8 +12,9 @@ from microaction.config import Config, DataConfig, ModelConfig, TrainConfig, sav
 
 
 # The demo's defaults, chosen by measurement on a 2-core CPU (benchmarks/RESULTS.md): from
-# scratch, a 64 px input learns as well as 96 px in the same number of epochs at half the cost.
-DEMO = {"clips_per_class": 16, "epochs": 10, "model": "manet_r18", "size": 64,
+# scratch, 48 px learns about as much per epoch as 64 px at ~70 % of the cost. 10 epochs: the
+# temporal models learn the motion-only classes in epochs 7-10 (at 8 epochs they had not yet).
+DEMO = {"clips_per_class": 16, "epochs": 10, "model": "manet_r18", "size": 48,
         "participants": 8, "distractors": 0.25, "synth_frames": 32}
 
 
@@ -31,15 +32,16 @@ def demo_config(root: Path, model: str, size: int, epochs: int) -> Config:
     5 instead of the recipe's 50, which held a random network at chance for ~6 of 10 epochs.
     Batch 8 at lr 5e-4 rather than 16 at 1e-3: twice the steps in the same time, and the
     temporal models learn the motion-only classes within the 10 epochs (at batch 16 they did
-    not; benchmarks/temporal_vs_tsn.py)."""
+    not; benchmarks/temporal_vs_tsn.py). The frames are decoded once and kept in RAM (the set
+    is small), and channels_last is off: at 48-64 px it was 5-7 % slower on this CPU."""
     return Config(
         model=ModelConfig(name=model, frames=8, size=size, dropout=0.2, pretrained=None,
                           embed_weight=5.0),
-        data=DataConfig(root=str(root), num_workers=2, train_crop="center"),
+        data=DataConfig(root=str(root), num_workers=2, train_crop="center", cache=True),
         train=TrainConfig(epochs=epochs, batch_size=8, optimizer="adamw", lr=0.0005,
                           weight_decay=0.01, param_groups="plain", lr_schedule="cosine",
-                          warmup_epochs=0.5, clip_grad=20.0, val_every=1, log_every=10,
-                          amp="off"))
+                          warmup_epochs=0.5, clip_grad=20.0, val_every=2, log_every=10,
+                          amp="off", channels_last=False))
 
 
 def run_demo(out: str | Path, clips_per_class: int = DEMO["clips_per_class"],
