@@ -249,13 +249,14 @@ def skeleton(pose: Pose, app: Appearance) -> dict:
     roll = pose.torso_roll + pose.head_roll
     hup = np.array([math.sin(roll), math.cos(roll)])
     hright = np.array([hup[1], -hup[0]])
-    head_c = neck + up * 0.1 + hup * (app.head * (1.05 - 0.4 * math.sin(pose.head_pitch)))
-    # a turning head also shifts sideways a little (the neck pivots behind the face)
+    # the head pivots at the neck: pitching down drops it, turning shifts it sideways (drawn
+    # larger than life, like the hands, so that head movements survive small frames)
+    head_c = neck + up * 0.1 + hup * (app.head * (1.05 - 0.9 * math.sin(pose.head_pitch)))
     head_c = head_c + right * 0.12 * math.sin(pose.torso_yaw) \
-        + hright * (0.25 * app.head * math.sin(pose.head_yaw))
+        + hright * (1.0 * app.head * math.sin(pose.head_yaw))
     j.update(head=head_c, hup=hup, hright=hright, roll=roll)
-    fx = 0.75 * app.head * math.sin(pose.head_yaw + 0.5 * pose.torso_yaw)
-    fy = -1.0 * app.head * math.sin(pose.head_pitch)
+    fx = 1.1 * app.head * math.sin(pose.head_yaw + 0.5 * pose.torso_yaw)
+    fy = -1.3 * app.head * math.sin(pose.head_pitch)
     face = head_c + hright * fx + hup * fy
     r = app.head
     j["face"] = face
@@ -280,9 +281,9 @@ def skeleton(pose: Pose, app: Appearance) -> dict:
         hipj = j[f"hipj{k}"]
         knee = hipj + np.array([s * (0.05 + pose.knee_dx[k]),
                                 -0.12 + pose.knee_dy[k] + 0.3 * pose.curl[k] + 0.05 * pose.heel[k]])
-        ankle = np.array([hipj[0] + s * (0.07 + 0.6 * pose.knee_dx[k] + 0.2 * pose.foot_fwd[k])
+        ankle = np.array([hipj[0] + s * (0.07 + 0.6 * pose.knee_dx[k] + 0.25 * pose.foot_fwd[k])
                           - s * 0.15 * pose.curl[k],
-                          -0.98 - 0.12 * pose.foot_fwd[k] + pose.knee_dy[k] + 0.06 * pose.heel[k]
+                          -0.98 - 0.2 * pose.foot_fwd[k] + pose.knee_dy[k] + 0.06 * pose.heel[k]
                           + 0.55 * pose.curl[k]])
         j[f"knee{k}"], j[f"ankle{k}"] = knee, ankle
         j[f"thigh{k}"] = (hipj + knee) / 2 + np.array([0, 0.06])
@@ -372,10 +373,13 @@ def render_frames(poses: list[Pose], app: Appearance, cam: Camera, width: int, h
     # head
     r, head, roll, hup, hright = app.head, j["head"], j["roll"], j["hup"], j["hright"]
     pitch = np.array([p.head_pitch for p in poses])
+    yaw = np.array([p.head_yaw for p in poses])
     for k in range(2):  # ears
         cv.ellipse(j[f"ear{k}"], 0.035, 0.06, roll, dark(skin, 0.92))
     cv.ellipse(head, 0.92 * r, r, roll, skin)
-    cv.ellipse(head + hup * (r * (0.72 - 0.3 * np.sin(pitch)))[:, None],
+    # the hair shows more of the back of the head as it turns away
+    cv.ellipse(head + hup * (r * (0.72 - 0.3 * np.sin(pitch)))[:, None]
+               - hright * (0.35 * r * np.sin(yaw))[:, None],
                0.88 * r, r * (0.28 + 0.15 * app.hair_size), roll, app.hair)
     eye_open = np.array([p.eye_open for p in poses])
     for k in range(2):

@@ -154,7 +154,7 @@ def head_pitch_step(sign):
     def prog(u, rng, k):
         p = Program()
         a, b = window(rng, 0.25, 0.5)
-        p.add("head_pitch", sign * rng.uniform(28, 40) * DEG * ramp(u, a, b))
+        p.add("head_pitch", sign * rng.uniform(32, 45) * DEG * ramp(u, a, b))
         return p
     return prog
 
@@ -169,7 +169,7 @@ def tilting_head(u, rng, k):
 def turning_head(u, rng, k):
     p = Program()
     a, b = window(rng, 0.25, 0.5)
-    p.add("head_yaw", (1 if k else -1) * rng.uniform(40, 60) * DEG * ramp(u, a, b))
+    p.add("head_yaw", (1 if k else -1) * rng.uniform(50, 70) * DEG * ramp(u, a, b))
     return p
 
 
@@ -345,22 +345,29 @@ def pushing_glasses(u, rng, k):
     return p
 
 
-def _hand_on_thigh(amp, cycles, axis):
+def _hand_on_thigh(amp, cycles, axis, lift=0.0):
     """Program factory: one hand goes to the thigh and stays, moving along ``axis`` with
     amplitude ``amp`` (a number, or a range to draw from) and ``cycles`` (a range) inside the
-    event window -- a slow rub (touching legs, the base of patting) or a fast scratch."""
+    event window -- a slow rub (touching legs, the base of patting) or a fast scratch. With
+    ``lift`` the hand comes down onto the thigh from that height above it (the rest pose is on
+    the thigh already, so without it the hand barely moves)."""
     def prog(u, rng, k):
         p = Program()
         a, b = window(rng, 0.55, 0.85)
         size = amp if np.isscalar(amp) else rng.uniform(*amp)
         move = _scratch(u, a, b, size, rng.uniform(*cycles), axis)
-        _reach(p, k, f"thigh{k}", ramp(u, a, a + 0.3 * (b - a)), len(u),
-               np.array([0.0, 0.05]) + move)
+        land = ramp(u, a, a + 0.3 * (b - a))
+        if lift:
+            height = lift * rng.uniform(0.8, 1.2) * (1.0 - land)
+            _reach(p, k, f"thigh{k}", np.ones(len(u)), len(u),
+                   np.stack([np.zeros(len(u)), 0.05 + height], 1) + move)
+        else:
+            _reach(p, k, f"thigh{k}", land, len(u), np.array([0.0, 0.05]) + move)
         return p
     return prog
 
 
-legs_touch_base = _hand_on_thigh(0.1, (0.5, 1.0), (1.0, 0.0))
+legs_touch_base = _hand_on_thigh(0.1, (0.5, 1.0), (1.0, 0.0), lift=0.3)
 # scratching legs: a small fast rub (not a motion-only class)
 scratching_legs = _hand_on_thigh((0.024, 0.036), (6, 9), (0.3, 1.0))
 
