@@ -66,7 +66,8 @@ def _features(frames):
 
 
 @pytest.mark.parametrize("pair, min_diff_acc",
-                         [((17, 18), 0.85), ((29, 30), 0.85), ((5, 9), 0.85), ((48, 49), 0.65)])
+                         [((17, 18), 0.85), ((29, 30), 0.85), ((26, 27), 0.85),
+                          ((8, 10), 0.85), ((5, 9), 0.85), ((48, 49), 0.65)])
 def test_motion_only_pairs_need_time(pair, min_diff_acc):
     """Seen as a model sees them -- the 8 segment-centre frames of a 32-frame clip -- single
     frames of a motion-only pair are indistinguishable; frame differences are not (a rhythm
