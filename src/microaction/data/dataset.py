@@ -90,18 +90,20 @@ class VideoDataset(Dataset):
                     raise
                 return exc
 
-        if len(self) and isinstance(first := decode(0), np.ndarray):
-            need, avail = first.nbytes * len(self), available_memory()
+        cache: dict[int, np.ndarray | VideoError] = {}
+        if len(self):  # the first clip estimates the size (and is kept)
+            cache[0] = first = decode(0)
+            need, avail = getattr(first, "nbytes", 0) * len(self), available_memory()
             if avail is not None and need > avail // 2:
                 raise MicroactionError(
                     f"{self.video_dir}: keeping {len(self)} clips in RAM needs about "
                     f"{need / 2**30:.1f} GiB but {avail / 2**30:.1f} GiB is available; "
                     f"turn data.cache off for this dataset")
-        cache: dict[int, np.ndarray | VideoError] = {}
         with ThreadPoolExecutor(max(1, threads)) as pool, \
-                tqdm(total=len(self), desc=desc, unit="clip", disable=not progress,
-                     leave=False) as bar:
-            for index, frames in enumerate(pool.map(decode, range(len(self)))):
+                tqdm(total=len(self), initial=len(cache), desc=desc, unit="clip",
+                     disable=not progress, leave=False) as bar:
+            for index, frames in enumerate(pool.map(decode, range(len(cache), len(self))),
+                                           start=len(cache)):
                 cache[index] = frames
                 bar.update()
         self._cache = cache

@@ -177,9 +177,8 @@ def fit(cfg: Config, work_dir: str | Path, info: DistInfo, resume: bool = False,
                                      num_clips=cfg.data.test_clips, test_crops=cfg.data.test_crops,
                                      action_to_body=action_to_body(cfg.data.num_classes))
     if cfg.data.cache:
-        threads = max(1, cfg.data.num_workers)
         for name, ds in (("train", train_ds), ("val", val_ds)):
-            ds.preload(threads, progress and info.is_main, desc=f"cache {name} clips")
+            ds.preload(cfg.data.num_workers, progress and info.is_main, desc=f"cache {name} clips")
     model.to(info.device)
     if t.channels_last:
         model.to(memory_format=torch.channels_last)
