@@ -4,7 +4,7 @@ Makes N synthetic clips, upscales them to MA-52's 1080x1296 portrait frames (H.2
 short-side-256 copy, then times a DataLoader producing MANet training inputs (8 segments, multi-
 scale crop 224, flip, normalise) from each.
 
-    python benchmarks/data_loading.py [--clips 24] [--frames 60] [--workers 2]
+    python benchmarks/data_loading.py [--clips 24] [--length 60] [--workers 2]
 """
 
 import argparse
@@ -19,14 +19,14 @@ from torch.utils.data import DataLoader
 from microaction.data.dataset import VideoDataset
 from microaction.data.listfile import parse_list_file, write_list_file
 from microaction.data.prepare import prepare_dataset
-from microaction.data.synthetic import generate_dataset
+from microaction.synth.clips import generate_dataset
 from microaction.data.video import read_video, write_video
 from microaction.spec import InputSpec
 
 
 def make_raw(root: Path, clips: int, frames: int) -> None:
     small = root / "small"
-    generate_dataset(small, clips_per_class=1, size=270, frames=frames, splits=("train",),
+    generate_dataset(small, clips_per_class=1, size=270, length=frames, splits=("train",),
                      progress=False)
     entries = parse_list_file(small / "train_list_videos.txt")[:clips]
     raw = root / "raw"
@@ -52,7 +52,7 @@ def throughput(root: Path, workers: int, batch: int) -> float:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", type=int, default=24)
-    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--length", type=int, default=60, help="frames per clip")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=4)
     args = ap.parse_args()
@@ -60,8 +60,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        make_raw(root, args.clips, args.frames)
-        print(f"made {args.clips} raw 1080x1296 clips x {args.frames} frames "
+        make_raw(root, args.clips, args.length)
+        print(f"made {args.clips} raw 1080x1296 clips x {args.length} frames "
               f"in {time.perf_counter() - t0:.0f} s")
         t0 = time.perf_counter()
         prepare_dataset(root / "raw", root / "prepared", short_side=256, progress=False)

@@ -13,25 +13,21 @@ import argparse
 
 import numpy as np
 
-from microaction.data.figure import Appearance, Camera, render_frames
-from microaction.data.motions import MOTION_ONLY_GROUPS, class_program
 from microaction.data.sampling import segment_indices
-from microaction.data.synthetic import _pose_at, frame_size
 from microaction.labels import ACTION_NAMES
+from microaction.synth.clips import render_clip
+from microaction.synth.figure import Appearance
+from microaction.synth.motions import MOTION_ONLY_GROUPS
 
 
-def motion_energy(action_id: int, clips: int = 16, size: int = 57, frames: int = 32) -> float:
-    seen = segment_indices(frames, 8, train=False)[0]
-    width, height = frame_size(size)
+def motion_energy(action_id: int, clips: int = 16, size: int = 57, length: int = 32) -> float:
+    seen = segment_indices(length, 8, train=False)[0]
     energies = []
     for i in range(clips):
         rng = np.random.default_rng([action_id, i, 7])
         app = Appearance.random(np.random.default_rng(i))
-        cam = Camera.random(rng, width, height)
-        cam.noise = 0.0
-        program = [class_program(action_id, frames, rng)]
-        poses = [_pose_at(program, t, 0.0, 1.0, app) for t in range(frames)]
-        grey = render_frames(poses, app, cam, width, height, rng)[seen].astype(np.float32).mean(-1)
+        clip = render_clip(action_id, length, size, rng, app, realism=False)
+        grey = clip[seen].astype(np.float32).mean(-1)
         energies.append(np.abs(grey - grey.mean(0)).sum((1, 2)).mean() / 255)
     return float(np.mean(energies))
 

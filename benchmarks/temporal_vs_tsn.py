@@ -26,12 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from microaction.data.motions import MOTION_ONLY_GROUPS
-from microaction.data.synthetic import generate_dataset
-from microaction.cli_demo import DEMO, demo_config, synth_size_for
+from microaction.cli.demo import DEMO, demo_config, synth_size_for
+from microaction.synth.clips import generate_dataset
+from microaction.synth.motions import MOTION_ONLY_GROUPS
 from microaction.engine.distributed import DistInfo
 from microaction.engine.runner import fit
 from microaction.inference import score_split
+from microaction.io import write_json
 from microaction.metrics import format_table, ma52_report
 
 
@@ -81,8 +82,8 @@ def run_one(cfg, run_dir: Path, root: Path) -> dict:
     both_scores, both_labels = [], []
     for split in ("val", "test"):
         labelled = root / "test_list_videos_labeled.txt" if split == "test" else None
-        scores, _, labels, _, _ = score_split(cfg, run_dir / "best.pt", split, labelled, None,
-                                              DistInfo(), progress=False)
+        scores, _, labels, _, _, _ = score_split(cfg, run_dir / "best.pt", split, labelled,
+                                                 None, DistInfo(), progress=False)
         rep = ma52_report(scores, labels)
         acc, chance, n, per_group = within_group(scores, labels)
         res[split] = {"within_group_acc": acc, "within_group_chance": chance,
@@ -96,7 +97,7 @@ def run_one(cfg, run_dir: Path, root: Path) -> dict:
         both_labels.append(labels)
     acc, _, _, per_group = within_group(np.concatenate(both_scores), np.concatenate(both_labels))
     res["within_both"], res["within_both_per_pair"] = acc, per_group
-    done.write_text(json.dumps(res, indent=1) + "\n")
+    write_json(done, res)
     return res
 
 
@@ -138,7 +139,7 @@ def main():
     torch.set_flush_denormal(True)
     if not (args.data / "train_list_videos.txt").exists():
         generate_dataset(args.data, clips_per_class=args.clips_per_class,
-                         size=synth_size_for(args.size), frames=DEMO["synth_frames"],
+                         size=synth_size_for(args.size), length=DEMO["synth_length"],
                          participants=DEMO["participants"], distractors=DEMO["distractors"])
     root = motion_only_subset(args.data, args.out / "motion_only_data") if args.motion_only \
         else args.data
@@ -156,7 +157,7 @@ def main():
                   f" ({res['train_seconds']} s training)", flush=True)
     summary = summarise(results)
     out = {"summary": summary, "runs": results}
-    (args.out / "temporal_vs_tsn.json").write_text(json.dumps(out, indent=1) + "\n")
+    write_json(args.out / "temporal_vs_tsn.json", out)
     for name, row in summary.items():
         line = (f"{name}: within-group val + test mean {100 * row['mean']:.1f}% "
                 f"(min {100 * row['min']:.1f}, max {100 * row['max']:.1f}, {len(seeds)} seeds)")

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 torch.set_flush_denormal(True)  # denormals made random-init backward passes 100x slower on CPU
 torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -21,10 +22,10 @@ def shared_ma52():
 @pytest.fixture(scope="session")
 def tiny_synth(tmp_path_factory):
     """A tiny synthetic MA-52 set: 1 train / 1 val / 1 test clip per class, 64 px, 12 frames."""
-    from microaction.data.synthetic import generate_dataset
+    from microaction.synth.clips import generate_dataset
 
     root = tmp_path_factory.mktemp("synth")
-    generate_dataset(root, clips_per_class=1, size=64, frames=12, seed=3, progress=False)
+    generate_dataset(root, clips_per_class=1, size=64, length=12, seed=3, progress=False)
     return root
 
 
@@ -38,3 +39,26 @@ def write_clip(path, frames=12, size=(48, 40), seed=0, **kw):
     arr = np.stack([np.clip(base.astype(int) + 6 * i, 0, 255).astype(np.uint8) for i in range(frames)])
     write_video(path, arr, **kw)
     return arr
+
+
+def write_config(tmp_path, data_root, name="tsm_r18", **train):
+    cfg = {"model": {"name": name, "clip_len": 4, "size": 32, "pretrained": None,
+                     "label_embeddings": "default" if name.startswith("manet") else None},
+           "data": {"root": str(data_root), "num_workers": 0},
+           "train": {"epochs": 2, "batch_size": 8, "lr": 0.01, "lr_steps": [1], "log_every": 2,
+                     "amp": "off", "seed": 0, **train}}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_synth, tmp_path_factory):
+    """A manet_r18 trained for 2 epochs on the tiny set: (folder, config path); the run is in
+    folder/work."""
+    from microaction.cli import main
+
+    tmp = tmp_path_factory.mktemp("run")
+    cfg = write_config(tmp, tiny_synth, "manet_r18")
+    assert main(["train", str(cfg), "--work-dir", str(tmp / "work"), "-q"]) == 0
+    return tmp, cfg

@@ -26,7 +26,7 @@ def test_every_config_loads_and_takes_overrides(path, tmp_path):
 def test_official_recipe_values():
     cfg = load_config(CONFIGS[0].parent.parent / "ma52" / "manet_r50.yaml")
     t = cfg.train
-    assert (cfg.model.name, cfg.model.frames, cfg.model.size) == ("manet_r50", 8, 224)
+    assert (cfg.model.name, cfg.model.clip_len, cfg.model.size) == ("manet_r50", 8, 224)
     assert (t.batch_size, t.lr, t.momentum, t.weight_decay, t.epochs) == (10, 0.00125, 0.9,
                                                                           1e-4, 80)
     assert (t.lr_steps, t.lr_gamma, t.clip_grad, cfg.model.embed_weight) == ([30, 60], 0.1,
@@ -85,9 +85,7 @@ def test_lr_schedules():
     assert cos[0] == 0.1 and math.isclose(cos[9], 1.0)  # linear warm-up over the first epoch
     assert math.isclose(cos[55], 0.5 * (1 + math.cos(math.pi * 0.5)))  # half-way after warm-up
     assert all(a >= b for a, b in zip(cos[9:], cos[10:])) and cos[99] < 0.001
-    import pytest as _pytest
-
-    with _pytest.raises(ValueError, match="schedule must be one of step, cosine"):
+    with pytest.raises(ConfigError, match="train.lr_schedule must be one of step, cosine"):
         factors(schedule="linear")
 
 
@@ -98,7 +96,7 @@ def test_train_crop_center_keeps_the_test_view():
     from microaction.data.transforms import VideoTransform
     from microaction.spec import InputSpec
 
-    spec = InputSpec(frames=2, size=32, short_side=36)
+    spec = InputSpec(clip_len=2, size=32, short_side=36)
     frames = np.random.default_rng(0).integers(0, 255, (2, 44, 36, 3), dtype=np.uint8)
     train = VideoTransform(spec, train=True, crop="center", flip_p=0.0)(frames,
                                                                        np.random.default_rng(1))
@@ -109,7 +107,7 @@ def test_train_crop_center_keeps_the_test_view():
 
 
 def test_synthetic_manet_config_is_the_demo_recipe():
-    from microaction.cli_demo import DEMO, demo_config
+    from microaction.cli.demo import DEMO, demo_config
 
     shipped = load_config(CONFIGS[0].parent.parent / "synthetic" / "manet_r18.yaml",
                           ["data.root=x"]).to_dict()

@@ -3,13 +3,12 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from microaction.data.dataset import VideoDataset, collate_skipping
+from microaction.data.dataset import SampleError, VideoDataset, check_batch, collate_samples
 from microaction.data.listfile import ListEntry
 from microaction.errors import VideoError
-from microaction.labels import body_of
 from microaction.spec import InputSpec
 
-SPEC = InputSpec(frames=4, size=32, short_side=40)
+SPEC = InputSpec(clip_len=4, size=32, short_side=40)
 
 
 def test_sample_contract(tiny_synth):
@@ -17,7 +16,7 @@ def test_sample_contract(tiny_synth):
     assert len(ds) == 52
     s = ds[5]
     assert s["video"].shape == (3, 4, 32, 32) and s["video"].dtype == torch.float32
-    assert s["body"] == body_of(s["label"])
+    assert set(s) == {"video", "label", "index", "path"}
     assert s["index"] == 5 and s["path"].endswith(".mp4")
 
 
@@ -43,20 +42,24 @@ def test_bad_sample_raises_by_default_and_skips_on_request(tiny_synth, tmp_path)
     import shutil
     for e in good:
         shutil.copy(tiny_synth / "videos_train" / e.path, tmp_path / e.path)
-    entries = good[:1] + [ListEntry("broken.mp4", 0, None, 2), ListEntry("gone.mp4", 1, None, 3)] \
-        + good[1:]
+    entries = good[:1] + [ListEntry("broken.mp4", 0, 2), ListEntry("gone.mp4", 1, 3)] + good[1:]
     strict = VideoDataset(entries, tmp_path, SPEC, train=True)
-    with pytest.raises(VideoError, match="broken.mp4"):
-        strict[1]
-    lenient = VideoDataset(entries, tmp_path, SPEC, train=True, on_error="skip")
-    loader = DataLoader(lenient, batch_size=5, collate_fn=collate_skipping)
+    assert isinstance(strict[1], SampleError) and "broken.mp4" in strict[1].path
+    # errors cross from DataLoader workers to the main process intact, as one line
+    loader = DataLoader(strict, batch_size=5, collate_fn=collate_samples, num_workers=2)
     batch = next(iter(loader))
-    assert batch["num_skipped"] == 2 and batch["video"].shape[0] == 3
-    assert collate_skipping([None, None]) is None
+    assert batch["video"].shape[0] == 3 and len(batch["errors"]) == 2
+    with pytest.raises(VideoError, match="broken.mp4") as err:
+        check_batch(batch, "raise")
+    assert "\n" not in str(err.value) and "Traceback" not in str(err.value)
+    assert check_batch(batch, "skip")
+    assert not check_batch(collate_samples([SampleError("a", "b")]), "skip")
+    lenient = VideoDataset(entries, tmp_path, SPEC, train=True, on_error="skip")
     with pytest.raises(VideoError, match="broken.mp4"):
         VideoDataset(entries, tmp_path, SPEC, train=True).preload()
-    lenient.preload()  # bad clips are remembered and skipped when asked for, as without a cache
-    assert lenient.cached and lenient[1] is None and lenient[2] is None
+    lenient.preload()  # bad clips are remembered and reported when asked for, as uncached
+    assert lenient.cached and isinstance(lenient[1], SampleError) and \
+        isinstance(lenient[2], SampleError)
     assert torch.equal(lenient[0]["video"], strict[0]["video"])
 
 

@@ -12,31 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
+from conftest import write_config
 
 from microaction.cli import main
 from microaction.engine.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def write_config(tmp_path, data_root, name="tsm_r18", **train):
-    cfg = {"model": {"name": name, "frames": 4, "size": 32, "pretrained": None,
-                     "label_embeddings": "default" if name.startswith("manet") else None},
-           "data": {"root": str(data_root), "num_workers": 0},
-           "train": {"epochs": 2, "batch_size": 8, "lr": 0.01, "lr_steps": [1], "log_every": 2,
-                     "amp": "off", "seed": 0, **train}}
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_synth, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("run")
-    cfg = write_config(tmp, tiny_synth, "manet_r18")
-    assert main(["train", str(cfg), "--work-dir", str(tmp / "work"), "-q"]) == 0
-    return tmp, cfg
 
 
 def test_training_outputs(trained):
@@ -89,7 +70,10 @@ def test_predict_json_and_bad_video(trained, tiny_synth, tmp_path, capsys):
                  "--json", "--topk", "3"])
     captured = capsys.readouterr()
     assert code == 1 and "broken.mp4" in captured.err
-    res = json.loads(captured.out)
+    doc = json.loads(captured.out)
+    assert doc["model"] == "manet_r18" and doc["training_data"]["synthetic"] is True
+    assert "SYNTHETIC" in doc["training"]
+    res = doc["results"]
     assert [Path(r["video"]).name for r in res] == [good[0].name, "broken.mp4", good[1].name]
     assert len(res[0]["top"]) == 3 and "error" in res[1]
     probs = [t["prob"] for t in res[2]["top"]]
@@ -119,7 +103,7 @@ def test_bad_inputs_are_one_line_errors(trained, tiny_synth, tmp_path, capsys):
     (tmp_path / "labels99.txt").write_text("a.mp4 60\n")
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    cases.append((["predict", str(tmp_path / "junk.pt"), "x.mp4"], "not a loadable checkpoint"))
+    cases.append((["predict", str(tmp_path / "junk.pt"), "x.mp4"], "not a microaction checkpoint"))
     for argv, fragment in cases:
         assert main(argv) == 1, argv
         err = capsys.readouterr().err.strip()

@@ -37,3 +37,21 @@ def test_read_label_names_reports_line(tmp_path):
     f.write_text("0\tshaking body\r\n2\tshrugging\r\n")
     with pytest.raises(ListFileError, match=r"label_name.txt:2: expected id 1"):
         labels.read_label_names(f)
+
+
+def test_label_space_decides_ma52_in_one_place(tmp_path):
+    from microaction.errors import MicroactionError
+    from microaction.labels import LabelSpace
+
+    ma52 = LabelSpace.from_count(52)
+    assert ma52.is_ma52 and ma52.names[9] == "nodding" and ma52.body_of(9) == 1
+    assert ma52.body_name_of(43) == "head-hand" and len(ma52.action_to_body) == 52
+    other = LabelSpace.from_count(10)
+    assert not other.is_ma52 and other.action_to_body is None and other.body_of(3) is None
+    assert LabelSpace.for_root(tmp_path, 52) == ma52  # no label_name.txt: built-in names
+    assert LabelSpace.for_root(tmp_path, 7).names == tuple("0123456")
+    labels.write_label_names(tmp_path / "label_name.txt", ["a", "b", "c"])
+    assert LabelSpace.for_root(tmp_path).names == ("a", "b", "c")
+    with pytest.raises(MicroactionError, match="label_name.txt: 3 class names but "
+                                               "data.num_classes is 52"):
+        LabelSpace.for_root(tmp_path, 52)

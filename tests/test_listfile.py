@@ -13,8 +13,8 @@ def write(tmp_path, text, name="train_list_videos.txt"):
 def test_two_and_three_columns_crlf_and_blank_lines(tmp_path):
     p = write(tmp_path, "0003_01_0001.mp4 9\r\n\r\nb.mp4 60 51\r\n  \n")
     entries = parse_list_file(p)
-    assert [(e.path, e.label, e.num_frames, e.line) for e in entries] == [
-        ("0003_01_0001.mp4", 9, None, 1), ("b.mp4", 51, 60, 3)]
+    assert [(e.path, e.label, e.line) for e in entries] == [
+        ("0003_01_0001.mp4", 9, 1), ("b.mp4", 51, 3)]
 
 
 @pytest.mark.parametrize("text, line, fragment", [

@@ -45,3 +45,15 @@ def test_table_and_shape_errors():
     assert "f1_mean" in format_table(rep) and "100.00" in format_table(rep)
     with pytest.raises(ValueError, match="do not match"):
         ma52_report(np.eye(52), np.arange(51))
+
+
+def test_label_set_without_body_level_has_no_body_metrics():
+    """Ten classes (not MA-52): body metrics are absent, not invented, and F1_mean is the mean of
+    the two action F1s."""
+    labels = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1])
+    scores = np.eye(10)[[0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 1]]
+    rep = ma52_report(scores, labels, None)
+    assert rep["body_top1"] is None and rep["body_confusion"] is None
+    macro = f1_score(labels, scores.argmax(1), average="macro")
+    assert rep["f1_mean"] == pytest.approx((macro + 10 / 12) / 2)
+    assert "n/a" in format_table(rep)

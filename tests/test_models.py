@@ -66,7 +66,7 @@ def test_manet_flops_close_to_paper():
 
 
 def test_se_before_shift_on_residual_branch_of_every_block():
-    model = create_model("manet_r18", frames=4)
+    model = create_model("manet_r18", clip_len=4)
     calls = []
     prefixes = [m for m in model.modules() if isinstance(m, ResidualPrefix)]
     assert len(prefixes) == 8  # every BasicBlock of ResNet-18
@@ -90,7 +90,7 @@ def test_se_before_shift_on_residual_branch_of_every_block():
 @pytest.mark.parametrize("name", list_models())
 def test_every_parameter_gets_a_gradient(name):
     torch.manual_seed(0)
-    model = create_model(name, num_classes=5, frames=2)
+    model = create_model(name, num_classes=5, clip_len=2)
     out = model(torch.randn(2, 3, 2, 32, 32))
     assert out.logits.shape == (2, 5)
     loss = out.logits.sum() + (out.embedding.sum() if out.embedding is not None else 0)
@@ -102,12 +102,12 @@ def test_every_parameter_gets_a_gradient(name):
 
 def test_state_dict_round_trip_and_class_count_mismatch():
     torch.manual_seed(0)
-    a = create_model("manet_r18", num_classes=52, frames=2, embed_dim=16).eval()
+    a = create_model("manet_r18", num_classes=52, clip_len=2, embed_dim=16).eval()
     ckpt = {"model": a.model_name, "model_kwargs": a.model_kwargs, "state_dict": a.state_dict()}
     b = model_from_checkpoint(ckpt)
     x = torch.randn(1, 3, 2, 32, 32)
     assert torch.equal(a(x).logits, b(x).logits)
-    other = create_model("manet_r18", num_classes=10, frames=2, embed_dim=16)
+    other = create_model("manet_r18", num_classes=10, clip_len=2, embed_dim=16)
     with pytest.raises(CheckpointError, match="has 52 classes but the model has 10"):
         load_model_state(other, a.state_dict(), "ckpt.pt")
     with pytest.raises(CheckpointError, match="do not fit"):
@@ -136,6 +136,6 @@ def test_pretrained_from_local_state_dict(tmp_path):
 
 
 def test_input_spec_declared():
-    m = create_model("tsm_r18", frames=8, size=112)
-    assert (m.input_spec.sampling, m.input_spec.frames, m.input_spec.size) == ("segment", 8, 112)
+    m = create_model("tsm_r18", clip_len=8, size=112)
+    assert (m.input_spec.sampling, m.input_spec.clip_len, m.input_spec.size) == ("segment", 8, 112)
     assert create_model("manet_r50").input_spec.short_side == 256

@@ -9,8 +9,8 @@ from microaction.cli import main
 from microaction.data.check import check_dataset
 from microaction.data.listfile import parse_list_file
 from microaction.data.sampling import segment_indices
-from microaction.data.motions import MOTION_ONLY_GROUPS, tent
-from microaction.data.synthetic import class_counts, frame_size, generate_dataset, render_clip
+from microaction.synth.motions import MOTION_ONLY_GROUPS, tent
+from microaction.synth.clips import class_counts, frame_size, generate_dataset, render_clip
 from microaction.labels import MA52_TRAIN_COUNTS
 
 
@@ -28,9 +28,9 @@ def test_layout_round_trips_through_check(tiny_synth):
 
 def test_deterministic_given_seed(tmp_path):
     """Rendered frames are a pure function of the seed (encoded bytes may vary with x264)."""
-    from microaction.data.synthetic import plan_dataset, render_job
+    from microaction.synth.clips import plan_dataset, render_job
 
-    jobs = plan_dataset(tmp_path, 1, size=48, frames=6, seed=7, splits=("val",))[:6]
+    jobs = plan_dataset(tmp_path, 1, size=48, length=6, seed=7, splits=("val",))[:6]
     for job in jobs:
         assert np.array_equal(render_job(job)[1], render_job(job)[1])
     other = render_clip(3, 4, 48, np.random.default_rng(8))

@@ -27,7 +27,7 @@ def test_multiscale_crop_uses_scales_and_13_offsets():
 
 
 def test_train_output_shape_and_flip_is_clip_consistent():
-    spec = InputSpec(frames=4, size=32, short_side=40)
+    spec = InputSpec(clip_len=4, size=32, short_side=40)
     x = frames()
     x[:] = x[:1]  # identical frames: after the same crop/flip every frame must match
     out = VideoTransform(spec, train=True)(x, np.random.default_rng(3))
@@ -36,7 +36,7 @@ def test_train_output_shape_and_flip_is_clip_consistent():
 
 
 def test_test_views_and_normalisation():
-    spec = InputSpec(frames=4, size=32, short_side=40)
+    spec = InputSpec(clip_len=4, size=32, short_side=40)
     grey = np.full((4, 50, 40, 3), 128, np.uint8)
     out = VideoTransform(spec, train=False)(grey)
     assert out.shape == (3, 4, 32, 32)
@@ -53,7 +53,7 @@ def test_three_crop_spans_long_side():
 
 
 def test_flip_happens_about_half_the_time():
-    spec = InputSpec(frames=1, size=16, short_side=16)
+    spec = InputSpec(clip_len=1, size=16, short_side=16)
     x = np.zeros((1, 16, 16, 3), np.uint8)
     x[:, :, :4] = 255  # bright left edge
     t = VideoTransform(spec, train=True, scales=(1.0,))

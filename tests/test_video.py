@@ -14,7 +14,7 @@ def test_reads_requested_frames_in_order(tmp_path):
     arr = write_clip(tmp_path / "a.mp4", frames=20)
     clip = read_video(tmp_path / "a.mp4", [0, 7, 7, 19, 3])
     assert clip.frames.shape == (5, 48, 40, 3) and clip.frames.dtype == np.uint8
-    assert clip.num_frames == 20 and clip.fps == pytest.approx(30.0)
+    assert clip.length == 20 and clip.fps == pytest.approx(30.0)
     assert [brightness_index(f, arr[0]) for f in clip.frames] == [0, 7, 7, 19, 3]
 
 
@@ -61,7 +61,7 @@ def test_truncated_file_is_error_or_true_length(tmp_path):
         except VideoError as exc:
             assert str(p) in str(exc)
             continue
-        assert 0 < clip.num_frames <= 30 and len(clip.frames) == clip.num_frames
+        assert 0 < clip.length <= 30 and len(clip.frames) == clip.length
 
 
 def test_header_promises_more_frames_than_decode(tmp_path):
@@ -86,8 +86,8 @@ def test_header_promises_more_frames_than_decode(tmp_path):
         clip = read_video(cut, lambda n: np.array([0, n - 1]))
     except VideoError:
         return
-    assert clip.num_frames < 30
-    assert brightness_index(clip.frames[1], arr[0]) == clip.num_frames - 1
+    assert clip.length < 30
+    assert brightness_index(clip.frames[1], arr[0]) == clip.length - 1
 
 
 def test_write_video_is_atomic_on_failure(tmp_path):

@@ -1,3 +1,3 @@
 """microaction: micro-action recognition on the MA-52 benchmark."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

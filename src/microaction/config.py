@@ -1,29 +1,59 @@
 """Experiment configs: one flat YAML file per experiment (sections, no inheritance), overridable
-with ``--set section.key=value``. Unknown keys and wrong types are errors naming the key."""
+with ``--set section.key=value``. Unknown keys, wrong types and values outside a key's choices
+are errors naming the key; ``CHOICES`` lists every key with a fixed set of values, and the code
+that acts on such a value checks it against the same list (``require_choice``)."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from microaction.data.sampling import SEGMENT_RULES
 from microaction.errors import ConfigError
+from microaction.metrics import HEADLINE
 from microaction.spec import TRAIN_CROPS
 
-LR_SCHEDULES = ("step", "cosine")  # engine.optim.build_scheduler implements these
+log = logging.getLogger(__name__)
+
+CHOICES: dict[str, tuple] = {
+    "train.optimizer": ("sgd", "adamw"),
+    "train.amp": ("auto", "off", "bf16", "fp16"),
+    "train.lr_schedule": ("step", "cosine"),
+    "train.param_groups": ("tsm", "plain"),
+    "train.head_lr_layer": ("fc", "embed"),
+    "train.best_metric": HEADLINE,
+    "data.on_error": ("raise", "skip"),
+    "data.train_crop": TRAIN_CROPS,
+    "data.sampling": SEGMENT_RULES,
+}
+
+# Old key -> new key, accepted with a deprecation message until 0.3.
+RENAMED = {"model.frames": "model.clip_len"}
+
+
+def require_choice(key: str, value, where: str = "config") -> None:
+    """Raise a ConfigError naming ``key`` and its allowed values unless ``value`` is one."""
+    allowed = CHOICES[key]
+    if value not in allowed:
+        raise ConfigError(f"{where}: {key} must be one of {', '.join(map(str, allowed))}, "
+                          f"got {value!r}")
 
 
 @dataclass
 class ModelConfig:
     name: str = "manet_r50"
-    frames: int = 8  # segments (2D models) or clip length (3D models)
+    clip_len: int = 8  # frames per clip the model sees: segments (2D) or clip length (3D)
     size: int = 224  # crop side
     dropout: float = 0.5
     pretrained: str | None = None  # None, "imagenet" or a state-dict path
-    label_embeddings: str | None = "default"  # MANet's table: "default" (shipped) or a .npy
+    # MANet's label table: "minilm" (alias "default"; shipped, unit rows), "minilm-official-rms"
+    # (the same rows at the official table's scale) or a .npy path (e.g. the official table)
+    label_embeddings: str | None = "default"
     embed_weight: float = 50.0  # lambda of the joint-embedding loss
 
 
@@ -44,6 +74,9 @@ class DataConfig:
     # decode every train/val clip once and keep its frames in RAM, then load in the main
     # process (no workers): for small sets only (the synthetic demo set); MA-52 does not fit
     cache: bool = False
+    # training frames: "tsn" (equal fractional segments over every frame) or "official" (the
+    # MANet release's integer segments of length // clip_len frames)
+    sampling: str = "tsn"
 
 
 @dataclass
@@ -126,6 +159,11 @@ def config_from_dict(raw: dict, where: str = "config") -> Config:
         hints = typing.get_type_hints(type(target))
         names = {f.name for f in dataclasses.fields(target)}
         for key, value in values.items():
+            old = f"{section}.{key}"
+            if old in RENAMED:
+                new = RENAMED[old]
+                log.warning("%s: %s is deprecated (removed in 0.3); use %s", where, old, new)
+                key = new.partition(".")[2]
             if key not in names:
                 import difflib
 
@@ -153,6 +191,8 @@ def _coerce(value, hint, key: str, where: str):
         return value
     if base is str and isinstance(value, str):
         return value
+    if base is str and isinstance(value, bool) and "off" in CHOICES.get(key, ()):
+        return "on" if value else "off"  # YAML 1.1 reads a bare `off` as false
     if base in (list, typing.List) and isinstance(value, list):
         return value
     expected = getattr(base, "__name__", str(base))
@@ -161,22 +201,9 @@ def _coerce(value, hint, key: str, where: str):
 
 
 def _validate(cfg: Config, where: str) -> None:
-    choices = {("train", "amp"): ("auto", "off", "bf16", "fp16"),
-               ("train", "optimizer"): ("sgd", "adamw"),
-               ("train", "lr_schedule"): LR_SCHEDULES,
-               ("train", "param_groups"): ("tsm", "plain"),
-               ("train", "head_lr_layer"): ("fc", "embed"),
-               ("data", "on_error"): ("raise", "skip"),
-               ("data", "train_crop"): TRAIN_CROPS}
-    for (section, key), allowed in choices.items():
-        value = getattr(getattr(cfg, section), key)
-        if value not in allowed:
-            raise ConfigError(f"{where}: {section}.{key} must be one of {', '.join(allowed)}, "
-                              f"got {value!r}")
-    from microaction.metrics import HEADLINE
-
-    if cfg.train.best_metric not in HEADLINE:
-        raise ConfigError(f"{where}: train.best_metric must be one of {', '.join(HEADLINE)}")
+    for key in CHOICES:
+        section, _, name = key.partition(".")
+        require_choice(key, getattr(getattr(cfg, section), name), where)
     scales = cfg.data.crop_scales
     if not scales or any(not isinstance(v, (int, float)) or not 0 < v <= 1 for v in scales):
         raise ConfigError(f"{where}: data.crop_scales must be a non-empty list of numbers in "
@@ -184,10 +211,14 @@ def _validate(cfg: Config, where: str) -> None:
     for key in ("epochs", "batch_size", "val_every", "log_every"):
         if getattr(cfg.train, key) < 1:
             raise ConfigError(f"{where}: train.{key} must be >= 1")
+    for key in ("clip_len", "size"):
+        if getattr(cfg.model, key) < 1:
+            raise ConfigError(f"{where}: model.{key} must be >= 1")
+    if cfg.data.test_clips < 1 or cfg.data.test_crops not in (1, 3):
+        raise ConfigError(f"{where}: data.test_clips must be >= 1 and data.test_crops 1 or 3")
 
 
 def save_config(cfg: Config, path: str | Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    tmp.replace(path)
+    from microaction.io import write_text
+
+    write_text(path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))

@@ -2,110 +2,184 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from microaction.data.clips import clip_views, frames_to_views
 from microaction.data.dataset import VideoDataset
-from microaction.data.listfile import parse_list_file, split_files
-from microaction.data.sampling import dense_indices, segment_indices
+from microaction.data.listfile import parse_list_file, placeholder_labels, split_files
 from microaction.data.transforms import VideoTransform
-from microaction.data.video import read_video
 from microaction.engine.checkpoint import load_checkpoint, model_from_checkpoint
 from microaction.engine.distributed import DistInfo
-from microaction.engine.loop import predict_scores
-from microaction.labels import BODY_NAMES
+from microaction.engine.loop import eval_loader, predict_scores
+from microaction.errors import MicroactionError
+from microaction.labels import LabelSpace
+from microaction.progress import progress_bar
 from microaction.spec import InputSpec
 
 log = logging.getLogger(__name__)
+
+
+def checkpoint_labels(ckpt: dict) -> LabelSpace:
+    names = ckpt.get("class_names")
+    if names:
+        return LabelSpace.from_names(names)
+    return LabelSpace.from_count(int(ckpt["model_kwargs"]["num_classes"]))
+
+
+def views_problem(ckpt: dict, crops: int) -> str | None:
+    """Why ``crops`` test crops do not fit how a checkpoint was trained, or None. A model trained
+    on centre crops only has never seen the top and bottom thirds of a portrait frame on their
+    own, which is what three-crop testing feeds it (measured on the demo model: top-1 50 % with
+    one centre crop, 12 % with 2x3 views)."""
+    train_crop = ckpt.get("config", {}).get("data", {}).get("train_crop", "multiscale")
+    if crops > 1 and train_crop == "center":
+        return (f"this model was trained on centre crops only (data.train_crop: center); "
+                f"{crops} test crops show it views it never saw in training")
+    return None
+
+
+def describe_training(ckpt: dict) -> str:
+    """One line on what a checkpoint learned from."""
+    data = ckpt.get("training_data")
+    if not data:
+        root = ckpt.get("config", {}).get("data", {}).get("root", "?")
+        return f"trained on {root} (no more is recorded in this checkpoint)"
+    kind = "SYNTHETIC data" if data.get("synthetic") else "real video"
+    clips = f", {data['train_clips']} clips" if data.get("train_clips") else ""
+    text = f"trained on {kind} ({data['root']}{clips})"
+    if data.get("synthetic"):
+        text += "; on real videos its answers are not meaningful"
+    return text
 
 
 @dataclass
 class Predictor:
     model: torch.nn.Module
     spec: InputSpec
-    class_names: list
-    action_to_body: list
+    labels: LabelSpace
     device: torch.device
     num_clips: int = 1
     test_crops: int = 1
+    checkpoint: dict | None = None  # everything but the weights (for headers and reports)
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "cpu", num_clips: int | None = None,
-                        test_crops: int | None = None) -> "Predictor":
-        from microaction.engine.runner import action_to_body
-
+                        test_crops: int | None = None, force: bool = False) -> "Predictor":
+        """The checkpoint's model with its own input spec and test views (as configured in
+        training, or ``num_clips`` x ``test_crops``; views that do not fit how it was trained
+        are refused unless ``force``)."""
         ckpt = load_checkpoint(path)
         model = model_from_checkpoint(ckpt, str(path)).to(device)
         data = ckpt.get("config", {}).get("data", {})
-        names = list(ckpt.get("class_names") or [str(i) for i in range(model.fc.out_features)])
-        return cls(model, InputSpec.from_dict(ckpt["input_spec"]), names,
-                   list(action_to_body(len(names))), torch.device(device),
-                   num_clips or data.get("test_clips", 1), test_crops or data.get("test_crops", 1))
+        clips = num_clips or data.get("test_clips", 1)
+        crops = test_crops or data.get("test_crops", 1)
+        problem = views_problem(ckpt, crops)
+        if problem:
+            if not force:
+                raise MicroactionError(f"{path}: {problem}; use 1 crop, or --force")
+            log.warning("%s: %s", path, problem)
+        meta = {k: v for k, v in ckpt.items() if k not in ("state_dict", "optimizer")}
+        return cls(model, InputSpec.from_dict(ckpt["input_spec"]), checkpoint_labels(ckpt),
+                   torch.device(device), clips, crops, meta)
+
+    @property
+    def transform(self) -> VideoTransform:
+        return VideoTransform(self.spec, train=False, test_crops=self.test_crops)
 
     @torch.no_grad()
+    def scores_of_views(self, views: torch.Tensor) -> np.ndarray:
+        """Softmax ``(K,)`` of one video's views ``(V, C, T, H, W)``, averaged over views."""
+        self.model.eval()
+        logits = self.model(views.to(self.device)).logits.float()
+        return torch.softmax(logits, dim=1).mean(0).cpu().numpy()
+
     def scores(self, video: str | Path) -> np.ndarray:
-        """Softmax scores ``(K,)`` of one video, averaged over test views."""
-        spec, clips = self.spec, self.num_clips
+        """Softmax scores ``(K,)`` of one video file, averaged over the test views."""
+        views = clip_views(video, self.spec, self.transform, train=False,
+                           num_clips=self.num_clips, threads=True)
+        return self.scores_of_views(views)
 
-        def select(n):
-            if spec.sampling == "segment":
-                return segment_indices(n, spec.frames, False, num_clips=clips)
-            return dense_indices(n, spec.frames, spec.interval, False, num_clips=clips)
+    def scores_of_frames(self, frames: np.ndarray) -> np.ndarray:
+        """Softmax ``(K,)`` of frames already in memory, in the order the model takes them
+        (``(num_clips * clip_len, H, W, 3)``)."""
+        return self.scores_of_views(frames_to_views(frames, self.spec, self.transform,
+                                                    self.num_clips))
 
-        clip = read_video(video, select, short_side=spec.short_side)
-        x = VideoTransform(spec, train=False, test_crops=self.test_crops)(clip.frames)
-        if x.dim() == 4:
-            x = x.unsqueeze(0)
-        k, c, _, h, w = x.shape
-        x = x.view(k, c, clips, spec.frames, h, w).permute(2, 0, 1, 3, 4, 5)
-        x = x.reshape(clips * k, c, spec.frames, h, w).to(self.device)
-        probs = torch.softmax(self.model(x).logits.float(), dim=1).mean(0)
-        return probs.cpu().numpy()
+    def top(self, scores: np.ndarray, topk: int = 5) -> list[dict]:
+        order = np.argsort(-scores, kind="stable")[:topk]
+        return [{"action_id": int(a), "action": self.labels.names[a], "prob": float(scores[a]),
+                 "body_id": self.labels.body_of(int(a)),
+                 "body": self.labels.body_name_of(int(a))} for a in order]
 
     def predict(self, video: str | Path, topk: int = 5) -> dict:
-        s = self.scores(video)
-        top = np.argsort(-s, kind="stable")[:topk]
-        body_names = BODY_NAMES if len(self.class_names) == 52 else None
-        return {"video": str(video), "top": [
-            {"action_id": int(a), "action": self.class_names[a], "prob": float(s[a]),
-             "body_id": int(self.action_to_body[a]),
-             "body": body_names[self.action_to_body[a]] if body_names else None}
-            for a in top]}
+        return {"video": str(video), "top": self.top(self.scores(video), topk)}
+
+    def header(self) -> dict:
+        """What was used: model, input, views, training data (for predict's output)."""
+        ck = self.checkpoint or {}
+        return {"model": ck.get("model"), "clip_len": self.spec.clip_len, "size": self.spec.size,
+                "sampling": self.spec.sampling, "views": f"{self.num_clips}x{self.test_crops}",
+                "training": describe_training(ck), "training_data": ck.get("training_data")}
+
+
+# ----------------------------------------------------------------------------- list scoring
+
+_LIST_NAME = re.compile(r"^(train|val|test)_list_videos")
+
+
+def locate_videos(list_path: Path, entries, videos: str | Path | None) -> Path:
+    """The folder holding a list's videos: ``videos`` if given; else ``videos_<split>/`` next to
+    a ``<split>_list_videos*.txt``; else the list's own folder -- whichever holds the first
+    listed file. Nothing found is an error naming the places tried."""
+    if videos is not None:
+        return Path(videos)
+    tried = []
+    m = _LIST_NAME.match(list_path.name)
+    if m:
+        tried.append(list_path.parent / f"videos_{m.group(1)}")
+    tried.append(list_path.parent)
+    for folder in tried:
+        if (folder / entries[0].path).is_file():
+            return folder
+    raise MicroactionError(f"{list_path}: cannot find its videos (looked for {entries[0].path} "
+                           f"in {' and '.join(map(str, tried))}); pass --videos DIR")
 
 
 def score_split(cfg, ckpt_path, split: str, list_file: str | None, views: tuple[int, int] | None,
-                info: DistInfo, progress: bool = True):
-    """Scores for every line of a split's list (in list order) -> (scores, video ids, labels,
-    labelled?)."""
-    from tqdm import tqdm
-
-    from microaction.engine.runner import action_to_body, eval_loader
-
+                info: DistInfo, progress: bool = True, videos: str | None = None,
+                force: bool = False):
+    """Scores for every line of a list (a split's, or ``list_file``), in list order ->
+    (scores, video ids, labels, labelled?, list path, label space)."""
     ckpt = load_checkpoint(ckpt_path)
     model = model_from_checkpoint(ckpt, str(ckpt_path)).to(info.device)
-    num_classes = model.fc.out_features
+    labels = checkpoint_labels(ckpt)
     spec = InputSpec.from_dict(ckpt["input_spec"])
-    default_list, video_dir = split_files(cfg.data.root, split)
-    list_path = Path(list_file) if list_file else default_list
-    entries = parse_list_file(list_path, num_classes)
     clips, crops = views or (cfg.data.test_clips, cfg.data.test_crops)
+    problem = views_problem(ckpt, crops)
+    if problem:
+        if not force:
+            raise MicroactionError(f"{ckpt_path}: {problem}; use --views {clips}x1, or --force")
+        log.warning("%s: %s", ckpt_path, problem)
+    if list_file:
+        list_path = Path(list_file)
+        entries = parse_list_file(list_path, len(labels))
+        video_dir = locate_videos(list_path, entries, videos)
+    else:
+        list_path, video_dir = split_files(cfg.data.root, split)
+        entries = parse_list_file(list_path, len(labels))
+        video_dir = Path(videos) if videos else video_dir
     ds = VideoDataset(entries, video_dir, spec, train=False, num_clips=clips, test_crops=crops,
-                      on_error=cfg.data.on_error, action_to_body=action_to_body(num_classes))
-    loader = eval_loader(ds, cfg, info)
-    bar = tqdm(total=len(loader), desc=f"test {split}", disable=not (progress and info.is_main))
+                      on_error=cfg.data.on_error)
+    loader = eval_loader(ds, cfg.train.batch_size, cfg.data.num_workers, info)
+    bar = progress_bar(total=len(loader), desc=f"test {list_path.name}",
+                       enabled=progress and info.is_main)
     scores = predict_scores(model, loader, info, len(ds), progress=bar)
     bar.close()
-    labelled = split != "test" or list_file is not None
-    return scores, [e.path for e in entries], ds.labels, labelled, list_path
-
-
-def write_report(out_dir: str | Path, report: dict) -> None:
-    out_dir = Path(out_dir)
-    tmp = out_dir / ".report.json.part"
-    tmp.write_text(json.dumps(report, indent=1) + "\n")
-    tmp.replace(out_dir / "report.json")
+    labelled = not placeholder_labels(entries) and (split != "test" or list_file is not None)
+    return scores, [e.path for e in entries], ds.labels, labelled, list_path, labels

@@ -1,14 +1,22 @@
-"""The MA-52 taxonomy: 52 micro-action classes in official id order, 7 body parts, action -> body.
+"""The label space: class names and, for MA-52, the body part of each action.
 
-This is a leaf module: data, metrics, models and the CLI import it; it imports nothing of ours
-except the error type.
+MA-52 has 52 micro-action classes in official id order and 7 body parts; the body label is a
+function of the action label. ``LabelSpace`` is the one place that decides whether a set of
+classes is MA-52 (and so has body parts): every command and metric asks it.
+
+A leaf module: it imports nothing of ours except the error type and the atomic writer.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 
-from microaction.errors import ListFileError
+from microaction.errors import ListFileError, MicroactionError
+from microaction.io import write_text
+
+log = logging.getLogger(__name__)
 
 ACTION_NAMES: tuple[str, ...] = (
     "shaking body", "sitting straightly", "shrugging", "turning around", "rising up",
@@ -40,7 +48,6 @@ ACTION_TO_BODY: tuple[int, ...] = tuple(
 )
 
 NUM_ACTIONS = len(ACTION_NAMES)
-NUM_BODY_PARTS = len(BODY_NAMES)
 
 
 def body_of(action_id: int) -> int:
@@ -79,7 +86,77 @@ def read_label_names(path: str | Path) -> list[str]:
 
 
 def write_label_names(path: str | Path, names=ACTION_NAMES) -> None:
-    Path(path).write_text("".join(f"{i}\t{n}\n" for i, n in enumerate(names)), encoding="utf-8")
+    write_text(path, "".join(f"{i}\t{n}\n" for i, n in enumerate(names)))
+
+
+@dataclass(frozen=True)
+class LabelSpace:
+    """Class names in id order, and -- for MA-52's 52 classes -- the action -> body map.
+
+    A label set of 52 classes is taken to be MA-52 (its body parts are id ranges, so names that
+    differ, e.g. translated ones, keep them); any other count has no body level, and the body
+    metrics are left out rather than faked."""
+
+    names: tuple[str, ...]
+
+    @classmethod
+    def ma52(cls) -> "LabelSpace":
+        return cls(ACTION_NAMES)
+
+    @classmethod
+    def from_count(cls, num_classes: int) -> "LabelSpace":
+        if num_classes < 1:
+            raise MicroactionError(f"a label space needs at least one class, got {num_classes}")
+        if num_classes == NUM_ACTIONS:
+            return cls.ma52()
+        return cls(tuple(str(i) for i in range(num_classes)))
+
+    @classmethod
+    def from_names(cls, names) -> "LabelSpace":
+        return cls(tuple(str(n) for n in names))
+
+    @classmethod
+    def for_root(cls, root: str | Path, num_classes: int | None = None) -> "LabelSpace":
+        """A data root's ``label_name.txt``; without one, the built-in MA-52 names when there are
+        52 classes (said in the log), else numbered classes. A file whose class count differs
+        from ``num_classes`` is an error naming the file."""
+        path = Path(root) / "label_name.txt"
+        if path.is_file():
+            space = cls.from_names(read_label_names(path))
+            if num_classes is not None and len(space) != num_classes:
+                raise MicroactionError(f"{path}: {len(space)} class names but data.num_classes "
+                                       f"is {num_classes}")
+            return space
+        count = NUM_ACTIONS if num_classes is None else num_classes
+        if count == NUM_ACTIONS:
+            log.info("%s not found: using the built-in MA-52 class names", path)
+        return cls.from_count(count)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def is_ma52(self) -> bool:
+        return len(self.names) == NUM_ACTIONS
+
+    @property
+    def action_to_body(self) -> tuple[int, ...] | None:
+        """Body id of each action id, or None where the label set has no body level."""
+        return ACTION_TO_BODY if self.is_ma52 else None
+
+    @property
+    def body_names(self) -> tuple[str, ...] | None:
+        return BODY_NAMES if self.is_ma52 else None
+
+    def body_of(self, action_id: int) -> int | None:
+        return body_of(action_id) if self.is_ma52 else None
+
+    def body_name_of(self, action_id: int) -> str | None:
+        return BODY_NAMES[body_of(action_id)] if self.is_ma52 else None
+
+    def labelled(self) -> list[str]:
+        """``"<id> <name>"`` per class, for plot axes and tables."""
+        return [f"{i} {n}" for i, n in enumerate(self.names)]
 
 
 # Clips per action id in the official train and val lists (used to reproduce the long tail).

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from microaction.errors import MicroactionError
+from microaction.io import atomic_write, save_npy, write_text
 
 SUBMISSION_HEADER = ["vid", *[f"action_pred_{i}" for i in range(1, 6)],
                      *[f"body_pred_{i}" for i in range(1, 6)]]
@@ -76,16 +76,13 @@ def write_scores(out_dir: str | Path, scores: np.ndarray, video_ids: list[str],
                  stem: str = "scores") -> None:
     """``scores.npy`` and ``scores.csv`` (``vid,score_0..score_{K-1}``), each atomically."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f".{stem}.part.npy"
-    np.save(tmp, scores.astype(np.float32))
-    os.replace(tmp, out_dir / f"{stem}.npy")
+    save_npy(out_dir / f"{stem}.npy", scores.astype(np.float32))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["vid", *[f"score_{i}" for i in range(scores.shape[1])]])
     for vid, row in zip(video_ids, scores):
         w.writerow([vid, *[f"{v:.6g}" for v in row]])
-    _atomic_text(out_dir / f"{stem}.csv", buf.getvalue())
+    write_text(out_dir / f"{stem}.csv", buf.getvalue())
 
 
 def submission_rows(scores: np.ndarray, video_ids: list[str], action_to_body) -> list[list]:
@@ -98,6 +95,9 @@ def submission_rows(scores: np.ndarray, video_ids: list[str], action_to_body) ->
 def write_submission(out_zip: str | Path, scores: np.ndarray, video_ids: list[str],
                      action_to_body) -> None:
     """The Codabench zip: ``prediction.csv`` alone at the root of the archive."""
+    if action_to_body is None:
+        raise MicroactionError(f"the MA-52 submission needs MA-52's 52 classes (with body "
+                               f"parts), got {scores.shape[1]}")
     if scores.shape[1] < 5:
         raise MicroactionError(f"need at least 5 classes for a top-5 submission, got "
                                f"{scores.shape[1]}")
@@ -105,15 +105,6 @@ def write_submission(out_zip: str | Path, scores: np.ndarray, video_ids: list[st
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SUBMISSION_HEADER)
     w.writerows(submission_rows(scores, video_ids, action_to_body))
-    out_zip = Path(out_zip)
-    out_zip.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_zip.with_name(f".{out_zip.name}.part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    with atomic_write(out_zip, "wb") as f, \
+            zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("prediction.csv", buf.getvalue())
-    os.replace(tmp, out_zip)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)

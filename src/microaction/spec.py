@@ -18,12 +18,15 @@ def short_side_for(size: int) -> int:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """``sampling='segment'``: ``frames`` TSN segments (one frame each; 2D models, TSM, MANet).
-    ``sampling='dense'``: ``frames`` consecutive frames ``interval`` apart (3D models).
-    ``size``: square crop side; ``short_side``: resize before cropping."""
+    """What a model is fed: ``clip_len`` frames per clip (the T of its ``(B, C, T, H, W)``).
+
+    ``sampling='segment'``: the video is cut into ``clip_len`` segments and one frame is taken
+    from each (2D models: TSN, TSM, MANet). ``sampling='dense'``: ``clip_len`` consecutive frames
+    ``interval`` apart (3D models). ``size``: square crop side; ``short_side``: resize before
+    cropping."""
 
     sampling: str = "segment"
-    frames: int = 8
+    clip_len: int = 8
     interval: int = 1
     size: int = 224
     short_side: int = 256
@@ -33,8 +36,8 @@ class InputSpec:
     def __post_init__(self):
         if self.sampling not in ("segment", "dense"):
             raise ValueError(f"sampling must be 'segment' or 'dense', got {self.sampling!r}")
-        if min(self.frames, self.interval, self.size, self.short_side) < 1:
-            raise ValueError(f"frames, interval, size and short_side must be >= 1: {self}")
+        if min(self.clip_len, self.interval, self.size, self.short_side) < 1:
+            raise ValueError(f"clip_len, interval, size and short_side must be >= 1: {self}")
         if self.short_side < self.size:
             raise ValueError(f"short_side {self.short_side} is smaller than crop size {self.size}")
         object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
@@ -47,6 +50,9 @@ class InputSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "InputSpec":
+        d = dict(d)
+        if "frames" in d:  # checkpoints of version 0.1 called clip_len "frames"
+            d["clip_len"] = d.pop("frames")
         return cls(**d)
 
     def replace(self, **kw) -> "InputSpec":

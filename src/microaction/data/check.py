@@ -11,7 +11,7 @@ from microaction.data.listfile import SPLITS, parse_list_file, split_files
 from microaction.data.parallel import parallel_map
 from microaction.data.video import read_video
 from microaction.errors import ListFileError, MicroactionError, VideoError
-from microaction.labels import ACTION_NAMES, ACTION_TO_BODY, BODY_NAMES, read_label_names
+from microaction.labels import LabelSpace, actions_of_body
 
 
 @dataclass
@@ -20,8 +20,9 @@ class CheckReport:
     splits: list = field(default_factory=list)  # splits that have a list file
     counts: dict = field(default_factory=dict)  # split -> (num_classes,) clip counts
     problems: list = field(default_factory=list)  # one line each
+    notes: list = field(default_factory=list)  # not problems, but worth saying
     clips: int = 0
-    class_names: tuple = ACTION_NAMES
+    labels: LabelSpace = field(default_factory=LabelSpace.ma52)
 
     @property
     def ok(self) -> bool:
@@ -32,14 +33,14 @@ class CheckReport:
         shown = [s for s in self.splits if s != "test"]
         head = f"{'id':>3}  {'action':<34}" + "".join(f"{s:>8}" for s in shown)
         lines = [head, "-" * len(head)]
-        for c, name in enumerate(self.class_names):
+        for c, name in enumerate(self.labels.names):
             lines.append(f"{c:>3}  {name[:34]:<34}" + "".join(
                 f"{int(self.counts[s][c]):>8}" for s in shown))
-        if len(self.class_names) == len(ACTION_NAMES):
+        if self.labels.body_names:
             lines += ["", f"{'body part':<39}" + "".join(f"{s:>8}" for s in shown),
                       "-" * len(head)]
-            for b, name in enumerate(BODY_NAMES):
-                ids = [c for c, bb in enumerate(ACTION_TO_BODY) if bb == b]
+            for b, name in enumerate(self.labels.body_names):
+                ids = list(actions_of_body(b))
                 lines.append(f"{b:>3}  {name:<34}" + "".join(
                     f"{int(self.counts[s][ids].sum()):>8}" for s in shown))
         totals = ", ".join(f"{s}: {int(self.counts[s].sum())}" for s in self.splits)
@@ -63,13 +64,16 @@ def check_dataset(root: str | Path, decode: bool = True, workers: int | None = N
     if not root.is_dir():
         raise MicroactionError(f"{root}: data root is not a directory")
     report = CheckReport(str(root))
-    names = ACTION_NAMES
     label_file = root / "label_name.txt"
-    try:
-        names = tuple(read_label_names(label_file))
-    except ListFileError as exc:
-        report.problems.append(str(exc))
-    report.class_names = names
+    if label_file.exists():
+        try:
+            report.labels = LabelSpace.for_root(root)
+        except ListFileError as exc:
+            report.problems.append(str(exc))
+    else:
+        report.notes.append(f"{label_file} not found: using the built-in MA-52 class names "
+                            f"(52 classes)")
+    names = report.labels.names
     paths = []
     for split in SPLITS:
         list_file, video_dir = split_files(root, split)

@@ -1,7 +1,11 @@
 """List-file video dataset.
 
 A sample is a dict: ``video`` float ``(C, T, H, W)`` (or ``(V, C, T, H, W)`` with V test views =
-clips x crops), ``label`` (action id), ``body`` (body-part id), ``index`` and ``path``.
+clips x crops), ``label`` (action id), ``index`` and ``path``. A clip that cannot be read becomes
+a :class:`SampleError` instead (a plain picklable record): DataLoader workers cannot raise our
+errors intact, so the batch carries the error to the main process, which raises it there
+(``on_error="raise"``) or counts and skips it (``"skip"``).
+
 Randomness comes from a generator seeded by (seed, epoch, index), so a sample is the same whatever
 the worker count -- which is what makes resumed training bit-exact.
 
@@ -14,36 +18,51 @@ otherwise compete with training for the same cores.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset, default_collate
 
+from microaction.data.clips import clip_views
 from microaction.data.listfile import ListEntry, parse_list_file, split_files
-from microaction.data.sampling import dense_indices, segment_indices
+from microaction.data.sampling import SEGMENT_RULES
 from microaction.data.transforms import MULTISCALE, VideoTransform
 from microaction.data.video import read_video
 from microaction.errors import MicroactionError, VideoError
-from microaction.labels import ACTION_TO_BODY
 from microaction.spec import InputSpec
 
 log = logging.getLogger(__name__)
+
+ON_ERROR = ("raise", "skip")
+
+
+@dataclass(frozen=True)
+class SampleError:
+    """A clip that could not be read: what a worker hands back instead of a sample."""
+
+    path: str
+    reason: str
+
+    def error(self) -> VideoError:
+        return VideoError(self.path, self.reason)
 
 
 class VideoDataset(Dataset):
     def __init__(self, entries: list[ListEntry], video_dir: str | Path, spec: InputSpec,
                  train: bool, num_clips: int = 1, test_crops: int = 1, on_error: str = "raise",
-                 seed: int = 0, action_to_body=ACTION_TO_BODY, crop_scales=MULTISCALE,
-                 train_crop: str = "multiscale"):
-        if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+                 seed: int = 0, crop_scales=MULTISCALE, train_crop: str = "multiscale",
+                 sampling: str = "tsn"):
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+        if sampling not in SEGMENT_RULES:
+            raise ValueError(f"sampling must be one of {', '.join(SEGMENT_RULES)}, "
+                             f"got {sampling!r}")
         self.entries, self.video_dir, self.spec = entries, Path(video_dir), spec
         self.train, self.num_clips = train, (1 if train else num_clips)
         self.transform = VideoTransform(spec, train, test_crops=1 if train else test_crops,
                                         scales=tuple(crop_scales), crop=train_crop)
-        self.on_error, self.seed, self.epoch = on_error, seed, 0
-        self.action_to_body = action_to_body
+        self.on_error, self.seed, self.epoch, self.sampling = on_error, seed, 0, sampling
         self._cache: dict[int, np.ndarray | VideoError] | None = None
 
     @classmethod
@@ -63,6 +82,10 @@ class VideoDataset(Dataset):
     def path_of(self, index: int) -> Path:
         return self.video_dir / self.entries[index].path
 
+    def missing_files(self) -> list[ListEntry]:
+        """Entries whose video file does not exist (a cheap check before hours of training)."""
+        return [e for e in self.entries if not (self.video_dir / e.path).is_file()]
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
@@ -79,7 +102,7 @@ class VideoDataset(Dataset):
         is asked for. Returns the bytes held."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from tqdm import tqdm
+        from microaction.progress import progress_bar
 
         def decode(index: int):
             try:  # PyAV releases the GIL while decoding, so threads overlap
@@ -100,8 +123,8 @@ class VideoDataset(Dataset):
                     f"{need / 2**30:.1f} GiB but {avail / 2**30:.1f} GiB is available; "
                     f"turn data.cache off for this dataset")
         with ThreadPoolExecutor(max(1, threads)) as pool, \
-                tqdm(total=len(self), initial=len(cache), desc=desc, unit="clip",
-                     disable=not progress, leave=False) as bar:
+                progress_bar(total=len(self), initial=len(cache), desc=desc, unit="clip",
+                             enabled=progress) as bar:
             for index, frames in enumerate(pool.map(decode, range(len(cache), len(self))),
                                            start=len(cache)):
                 cache[index] = frames
@@ -113,41 +136,20 @@ class VideoDataset(Dataset):
         return held
 
     def __getitem__(self, index: int):
-        entry = self.entries[index]
         path = self.path_of(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         try:
-            video = self._load(index, path, rng)
+            source = path
+            if self._cache is not None:
+                source = self._cache[index]
+                if isinstance(source, VideoError):
+                    raise source
+            video = clip_views(source, self.spec, self.transform, self.train, self.num_clips,
+                               rng, self.sampling)
         except VideoError as exc:
-            if self.on_error == "raise":
-                raise
-            log.warning("skipping bad sample: %s", exc)
-            return None
-        return {"video": video, "label": entry.label, "body": self.action_to_body[entry.label],
-                "index": index, "path": str(path)}
-
-    def _load(self, index: int, path: Path, rng: np.random.Generator) -> torch.Tensor:
-        spec, clips = self.spec, self.num_clips
-
-        def select(n: int) -> np.ndarray:
-            if spec.sampling == "segment":
-                return segment_indices(n, spec.frames, self.train, rng, clips)
-            return dense_indices(n, spec.frames, spec.interval, self.train, rng, clips)
-
-        if self._cache is not None:
-            cached = self._cache[index]
-            if isinstance(cached, VideoError):
-                raise cached
-            frames = cached[select(len(cached)).reshape(-1)]
-        else:
-            frames = read_video(path, select, short_side=spec.short_side, threads=False).frames
-        x = self.transform(frames, rng)  # (3, N, s, s) or (K, 3, N, s, s)
-        if x.dim() == 4:
-            x = x.unsqueeze(0)
-        k, c, _, h, w = x.shape
-        x = x.view(k, c, clips, spec.frames, h, w).permute(2, 0, 1, 3, 4, 5)
-        x = x.reshape(clips * k, c, spec.frames, h, w)
-        return x[0] if self.num_views == 1 else x
+            return SampleError(exc.path, exc.reason)
+        return {"video": video[0] if self.num_views == 1 else video,
+                "label": self.entries[index].label, "index": index, "path": str(path)}
 
 
 def available_memory() -> int | None:
@@ -160,12 +162,20 @@ def available_memory() -> int | None:
         return None
 
 
-def collate_skipping(batch: list):
-    """Collate samples, dropping the ``None`` of skipped bad videos; ``num_skipped`` counts them.
-    Returns None when every sample of the batch was bad."""
-    good = [b for b in batch if b is not None]
-    if not good:
-        return None
-    out = default_collate(good)
-    out["num_skipped"] = len(batch) - len(good)
+def collate_samples(batch: list):
+    """Collate good samples; unreadable clips go to ``errors`` (a list of SampleError) for the
+    main process to raise or count. ``video`` etc. are absent when every sample failed."""
+    good = [b for b in batch if not isinstance(b, SampleError)]
+    out = default_collate(good) if good else {}
+    out["errors"] = [b for b in batch if isinstance(b, SampleError)]
     return out
+
+
+def check_batch(batch: dict, on_error: str) -> bool:
+    """In the main process: raise the first unreadable clip's error (``on_error="raise"``) or
+    log and skip them. Returns whether the batch has any sample left."""
+    for err in batch["errors"]:
+        if on_error == "raise":
+            raise err.error()
+        log.warning("skipping bad sample: %s: %s", err.path, err.reason)
+    return "video" in batch

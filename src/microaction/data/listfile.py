@@ -20,7 +20,6 @@ SPLITS = ("train", "val", "test")
 class ListEntry:
     path: str  # as written in the list file (relative to the split's video folder)
     label: int
-    num_frames: int | None = None
     line: int = 0  # 1-based line number in the list file
 
 
@@ -71,11 +70,10 @@ def _parse_line(path, lineno, raw, num_classes, seen) -> ListEntry | None:
     tokens = raw.split()
     if not tokens:
         return None
-    num_frames = None
     if len(tokens) == 2 and _is_int(tokens[1]):
         file, label = tokens[0], int(tokens[1])
-    elif len(tokens) == 3 and _is_int(tokens[1]) and _is_int(tokens[2]):
-        file, num_frames, label = tokens[0], int(tokens[1]), int(tokens[2])
+    elif len(tokens) == 3 and _is_int(tokens[1]) and _is_int(tokens[2]):  # mmaction's rawframes
+        file, label = tokens[0], int(tokens[2])  # layout: the frame count is not needed
     else:
         raise ListFileError(path, lineno, f"expected '<file> <label>' or "
                             f"'<file> <num_frames> <label>', got {raw.strip()!r}")
@@ -85,15 +83,20 @@ def _parse_line(path, lineno, raw, num_classes, seen) -> ListEntry | None:
     if file in seen:
         raise ListFileError(path, lineno, f"duplicate entry {file} (first on line {seen[file]})")
     seen[file] = lineno
-    return ListEntry(file, label, num_frames, lineno)
+    return ListEntry(file, label, lineno)
+
+
+def placeholder_labels(entries) -> bool:
+    """Every label 0 over several videos: the official test list's dummy labels, not ground
+    truth (metrics against them are meaningless)."""
+    return len(entries) > 1 and all(e.label == 0 for e in entries)
 
 
 def write_list_file(path: str | Path, entries) -> None:
     """Write ``(file, label)`` pairs in the official two-column format, atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(f"{f} {int(lab)}\n" for f, lab in entries), encoding="utf-8")
-    tmp.replace(path)
+    from microaction.io import write_text
+
+    write_text(path, "".join(f"{f} {int(lab)}\n" for f, lab in entries))
 
 
 def _is_int(token: str) -> bool:

@@ -13,10 +13,10 @@ def default_workers() -> int:
 def parallel_map(fn, jobs: list, workers: int | None = None, desc: str = "",
                  progress: bool = True, ordered: bool = False):
     """Yield ``fn(job)`` for each job, in a process pool (in-process when workers == 1)."""
-    from tqdm import tqdm
+    from microaction.progress import progress_bar
 
     workers = workers or default_workers()
-    with tqdm(total=len(jobs), desc=desc, unit="clip", disable=not progress) as bar:
+    with progress_bar(total=len(jobs), desc=desc, unit="clip", enabled=progress) as bar:
         if workers <= 1 or len(jobs) <= 1:
             for job in jobs:
                 yield fn(job)

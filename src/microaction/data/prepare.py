@@ -15,6 +15,7 @@ from microaction.data.listfile import SPLITS, parse_list_file, split_files
 from microaction.data.parallel import parallel_map
 from microaction.data.video import iter_frames, video_fps, write_video
 from microaction.errors import MicroactionError, VideoError
+from microaction.io import atomic_path
 
 
 @dataclass
@@ -70,7 +71,6 @@ def prepare_dataset(src: str | Path, dst: str | Path, short_side: int = 256, crf
             report.failed.append(err)
     for extra in [*lists, src / "label_name.txt", src / "test_list_videos_labeled.txt"]:
         if extra.exists():
-            tmp = dst / f".{extra.name}.part"
-            shutil.copyfile(extra, tmp)
-            tmp.replace(dst / extra.name)
+            with atomic_path(dst / extra.name) as tmp:
+                shutil.copyfile(extra, tmp)
     return report

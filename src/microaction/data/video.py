@@ -25,8 +25,7 @@ Selector = Callable[[int], np.ndarray]
 @dataclass
 class Clip:
     frames: np.ndarray  # (N, H, W, 3) uint8 RGB, one row per requested index (repeats allowed)
-    indices: np.ndarray  # (...) the requested frame indices, in the shape the selector returned
-    num_frames: int  # frames that actually decode
+    length: int  # frames that actually decode
     fps: float
 
 
@@ -34,7 +33,7 @@ def read_video(path: str | Path, select: Selector | Sequence[int] | None = None,
                short_side: int | None = None, threads: bool = True) -> Clip:
     """Decode the frames chosen by ``select`` from a video file.
 
-    ``select`` is a list of indices, or a function ``num_frames -> indices`` (e.g. a sampler), or
+    ``select`` is a list of indices, or a function ``length -> indices`` (e.g. a sampler), or
     None for every frame. ``short_side`` rescales during colour conversion (cheap in swscale).
     Any failure (missing, unreadable, not a video, corrupt, zero frames) raises VideoError naming
     the file.
@@ -62,10 +61,10 @@ def read_video(path: str | Path, select: Selector | Sequence[int] | None = None,
 
 
 def probe_video(path: str | Path) -> tuple[int, float, int, int]:
-    """(decodable frame count, fps, width, height) of a video; decodes every frame."""
+    """(length = decodable frame count, fps, width, height) of a video; decodes every frame."""
     clip = read_video(path, select=lambda n: np.zeros(1, dtype=np.int64))
     h, w = clip.frames.shape[1:3]
-    return clip.num_frames, clip.fps, w, h
+    return clip.length, clip.fps, w, h
 
 
 def _decode_selected(stream, packets, select, short_side, threads, path, fps) -> Clip:
@@ -96,7 +95,7 @@ def _decode_selected(stream, packets, select, short_side, threads, path, fps) ->
             order = indices.reshape(-1)
             frames = np.stack([got[int(i)] for i in order]) if order.size else \
                 np.zeros((0, 1, 1, 3), np.uint8)
-            return Clip(frames, indices, decoded, fps)
+            return Clip(frames, decoded, fps)
         if decoded >= n:  # indices beyond the real length were asked for explicitly
             raise IndexError(f"frame index {max(wanted)} out of range for {decoded} frames")
         log.warning("%s: header/packets promise %d frames, only %d decode", path, n, decoded)
@@ -180,10 +179,10 @@ def write_video(path: str | Path, frames, fps: float = 30.0, crf: int = 18,
     import av
     from fractions import Fraction
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
+    from microaction.io import atomic_path
+
     n = 0
-    try:
+    with atomic_path(path) as tmp:
         with av.open(str(tmp), mode="w", format="mp4") as out:
             stream = None
             for img in frames:
@@ -206,8 +205,4 @@ def write_video(path: str | Path, frames, fps: float = 30.0, crf: int = 18,
                 raise ValueError(f"no frames to write to {path}")
             for packet in stream.encode(None):
                 out.mux(packet)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return n

@@ -3,39 +3,39 @@ atomically (temp file + rename), carrying everything needed to rebuild the model
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
 from microaction.errors import CheckpointError
+from microaction.io import atomic_write
 
 FORMAT = "microaction-checkpoint-v1"
 
 
 def save_checkpoint(path: str | Path, payload: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        torch.save({"format": FORMAT, **payload}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_write(path, "wb") as f:
+        torch.save({"format": FORMAT, **payload}, f)
 
 
 def load_checkpoint(path: str | Path) -> dict:
+    """A microaction checkpoint, loaded with ``weights_only=True`` (no code runs). Any other
+    file -- a torch file of another kind, a pickle with code in it, junk -- is a CheckpointError
+    saying so."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip or unsafe-type errors
-        raise CheckpointError(f"{path}: not a loadable checkpoint ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        kind = "it holds objects that only a full unpickler could load, which this tool " \
+            "refuses (weights only)" if "weights_only" in str(exc) else \
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}"
+        raise CheckpointError(f"{path}: not a microaction checkpoint ({kind})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a microaction checkpoint")
+        hint = " (an mmaction2/official checkpoint? see `microaction convert`)" \
+            if isinstance(ckpt, dict) and "state_dict" in ckpt else ""
+        raise CheckpointError(f"{path}: not a microaction checkpoint{hint}")
     return ckpt
 
 
@@ -70,7 +70,10 @@ def model_from_checkpoint(ckpt: dict, source: str = "checkpoint"):
     from microaction.models import create_model
 
     try:
-        model = create_model(ckpt["model"], **ckpt["model_kwargs"])
+        kwargs = dict(ckpt["model_kwargs"])
+        if "frames" in kwargs:  # version 0.1 checkpoints
+            kwargs["clip_len"] = kwargs.pop("frames")
+        model = create_model(ckpt["model"], **kwargs)
     except KeyError as exc:
         raise CheckpointError(f"{source}: checkpoint lacks {exc}") from None
     load_model_state(model, ckpt["state_dict"], source)

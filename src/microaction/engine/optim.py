@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from microaction.config import LR_SCHEDULES
+from microaction.config import require_choice
 
 
 def param_groups(model: nn.Module, weight_decay: float, style: str = "tsm",
@@ -17,6 +17,8 @@ def param_groups(model: nn.Module, weight_decay: float, style: str = "tsm",
     no decay). ``head_layer="fc"`` puts the head multipliers on the classifier; ``"embed"`` on
     the last Linear of the embedding branch, as the official MANet release does by accident."""
     model = getattr(model, "module", model)
+    require_choice("train.param_groups", style)
+    require_choice("train.head_lr_layer", head_layer)
     if style == "plain":
         return [{"params": [p for p in model.parameters() if p.requires_grad],
                  "weight_decay": weight_decay, "lr_mult": 1.0, "name": "all"}]
@@ -50,6 +52,7 @@ def _head_linear(model: nn.Module, which: str):
 def build_optimizer(model, lr, momentum, weight_decay, style="tsm", head_layer="fc",
                     kind: str = "sgd"):
     """SGD with momentum (the MANet recipe) or AdamW (``momentum`` is then beta1)."""
+    require_choice("train.optimizer", kind)
     groups = param_groups(model, weight_decay, style, head_layer)
     for g in groups:
         g["lr"] = lr * g["lr_mult"]
@@ -64,8 +67,7 @@ def build_scheduler(optimizer, iters_per_epoch: int, steps=(30, 60), gamma: floa
     """Per-iteration LR factor: linear warm-up, then either x ``gamma`` at each epoch in
     ``steps`` (``schedule="step"``) or a half cosine from 1 to 0 over the remaining epochs
     (``schedule="cosine"``, needs ``epochs``)."""
-    if schedule not in LR_SCHEDULES:
-        raise ValueError(f"schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
+    require_choice("train.lr_schedule", schedule)
 
     def factor(it: int) -> float:
         epoch = it / max(iters_per_epoch, 1)

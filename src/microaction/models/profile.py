@@ -15,7 +15,7 @@ def flops_per_clip(model: torch.nn.Module) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     spec = model.input_spec
-    x = torch.zeros(1, 3, spec.frames, spec.size, spec.size)
+    x = torch.zeros(1, 3, spec.clip_len, spec.size, spec.size)
     was_training = model.training
     model.eval()
     counter = FlopCounterMode(display=False)

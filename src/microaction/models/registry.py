@@ -23,7 +23,11 @@ def has_embedding_head(name: str) -> bool:
 
 
 def list_models() -> list[str]:
-    return sorted(_MODELS)
+    """Registered names in natural order (``tsm_r18`` before ``tsm_r101``)."""
+    import re
+
+    return sorted(_MODELS, key=lambda n: [int(t) if t.isdigit() else t
+                                          for t in re.split(r"(\d+)", n)])
 
 
 def create_model(name: str, num_classes: int = 52, **kwargs):

@@ -68,19 +68,18 @@ class SegmentResNet(nn.Module):
     """Input ``(B, C, T, H, W)``: T segments, each a frame through the 2D trunk; logits (and the
     label embedding, if ``embed_dim``) are averaged over the T frames (segment consensus)."""
 
-    def __init__(self, num_classes: int = 52, depth: int = 50, frames: int = 8, size: int = 224,
+    def __init__(self, num_classes: int = 52, depth: int = 50, clip_len: int = 8, size: int = 224,
                  shift: bool = False, se: bool = False, shift_div: int = 8, se_reduction: int = 4,
                  embed_dim: int | None = None, dropout: float = 0.5,
                  pretrained: str | None = None):
         super().__init__()
         self.trunk = resnet_trunk(depth, pretrained)
-        self.num_segments = frames
-        self.input_spec = InputSpec("segment", frames=frames, size=size,
+        self.input_spec = InputSpec("segment", clip_len=clip_len, size=size,
                                     short_side=short_side_for(size))
         self.shifts = []
         for block in _blocks(self.trunk):
             in_ch = block.conv1.in_channels
-            sh = TemporalShift(frames, shift_div) if shift else None
+            sh = TemporalShift(clip_len, shift_div) if shift else None
             gate = SqueezeExcite(in_ch, se_reduction) if se else None
             if sh is not None or gate is not None:
                 block.conv1 = ResidualPrefix(block.conv1, gate, sh)

@@ -5,9 +5,7 @@ Each comes on ResNet-18/34/50/101 (``*_r18`` ... ``*_r101``)."""
 from __future__ import annotations
 
 from microaction.models.registry import register_model
-from microaction.models.resnet import SegmentResNet
-
-DEPTHS = (18, 34, 50, 101)
+from microaction.models.resnet import DEPTHS, SegmentResNet
 
 FAMILIES = {
     # prefix: (temporal shift, squeeze-excitation, label-embedding head)

@@ -15,19 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from microaction.data.figure import Appearance, Camera, Pose, render_frames, skeleton
 from microaction.data.listfile import split_files, write_list_file
 from microaction.data.parallel import parallel_map
-from microaction.data.motions import Program, class_program, distractor_program
 from microaction.data.video import write_video
+from microaction.errors import MicroactionError
+from microaction.io import write_json
 from microaction.labels import (ACTION_NAMES, ACTION_TO_BODY, MA52_TRAIN_COUNTS, MA52_VAL_COUNTS,
                                 write_label_names)
+from microaction.synth.figure import Appearance, Camera, Pose, render_frames, skeleton
+from microaction.synth.motions import Program, class_program, distractor_program
 
 log = logging.getLogger(__name__)
 
-_SIDE_FIELDS = {"knee_dx", "knee_dy", "foot_fwd", "heel", "curl", "finger_curl", "finger_spread",
-                "finger_wiggle"}
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+INFO_FILE = "synth_info.json"
 
 
 def frame_size(size: int) -> tuple[int, int]:
@@ -37,31 +38,39 @@ def frame_size(size: int) -> tuple[int, int]:
     return w, h - h % 2
 
 
-def render_clip(action_id: int, num_frames: int, size: int, rng: np.random.Generator,
+def render_clip(action_id: int, length: int, size: int, rng: np.random.Generator,
                 appearance: Appearance | None = None, distractors: float = 0.5,
-                fps: float = 30.0) -> np.ndarray:
-    """Render one clip of ``action_id``: ``(num_frames, H, W, 3)`` uint8."""
+                fps: float = 30.0, realism: bool = True) -> np.ndarray:
+    """Render one clip of ``action_id``: ``(length, H, W, 3)`` uint8. ``realism=False`` leaves
+    out what is not the action -- sensor noise, camera jitter, breathing, blinking and
+    distractor movements -- to measure the action's own motion."""
     width, height = frame_size(size)
     app = appearance if appearance is not None else Appearance.random(rng)
     cam = Camera.random(rng, width, height)
-    programs = [class_program(action_id, num_frames, rng)]
-    if action_id == 47:
+    programs = [class_program(action_id, length, rng)]
+    if any(p.flags.get("glasses") for p in programs):  # pushing glasses needs glasses
         app.glasses = True
-    if rng.random() < distractors:
-        programs.append(distractor_program(num_frames, rng, strength=rng.uniform(0.3, 1.0)))
-    t = np.arange(num_frames)
-    breath = np.sin(2 * np.pi * t / fps * rng.uniform(0.2, 0.35) + rng.uniform(0, 6))
-    eye = np.ones(num_frames)
-    for _ in range(rng.integers(0, 3)):
-        c = rng.integers(num_frames)
-        eye[max(c - 1, 0):c + 2] = 0.1
-    jitter = np.cumsum(rng.normal(0, 0.12, (num_frames, 2)), axis=0)
-    jitter -= jitter.mean(0)
-    poses = [_pose_at(programs, i, breath[i], eye[i], app) for i in range(num_frames)]
+    if realism and rng.random() < distractors:
+        programs.append(distractor_program(length, rng, strength=rng.uniform(0.3, 1.0)))
+    breath, eye = np.zeros(length), np.ones(length)
+    jitter = np.zeros((length, 2))
+    if realism:
+        t = np.arange(length)
+        breath = np.sin(2 * np.pi * t / fps * rng.uniform(0.2, 0.35) + rng.uniform(0, 6))
+        for _ in range(rng.integers(0, 3)):
+            c = rng.integers(length)
+            eye[max(c - 1, 0):c + 2] = 0.1
+        jitter = np.cumsum(rng.normal(0, 0.12, (length, 2)), axis=0)
+        jitter -= jitter.mean(0)
+    else:
+        cam.noise = 0.0
+    poses = [pose_at(programs, i, app, breath[i], eye[i]) for i in range(length)]
     return render_frames(poses, app, cam, width, height, rng, jitter)
 
 
-def _pose_at(programs: list[Program], i: int, breath: float, eye: float, app) -> Pose:
+def pose_at(programs: list[Program], i: int, app: Appearance, breath: float = 0.0,
+            eye: float = 1.0) -> Pose:
+    """The figure's pose in frame ``i`` under the sum of some motion programs."""
     pose = Pose(breath=breath, eye_open=eye)
     for prog in programs:
         for name, values in prog.tracks.items():
@@ -100,7 +109,7 @@ class ClipJob:
     participant: int
     path: str
     seed: int
-    frames: int
+    length: int
     size: int
     distractors: float
 
@@ -121,7 +130,7 @@ def class_counts(clips_per_class: int, distribution: str) -> dict[str, list[int]
 
 
 def plan_dataset(out_dir: str | Path, clips_per_class: int = 10, distribution: str = "uniform",
-                 size: int = 112, frames: int = 48, seed: int = 0, splits=("train", "val", "test"),
+                 size: int = 112, length: int = 48, seed: int = 0, splits=("train", "val", "test"),
                  participants: int = 24, distractors: float = 0.5) -> list[ClipJob]:
     counts = class_counts(clips_per_class, distribution)
     jobs = []
@@ -137,7 +146,7 @@ def plan_dataset(out_dir: str | Path, clips_per_class: int = 10, distribution: s
             file = f"test{i:04d}.mp4" if split == "test" else \
                 f"{who:04d}_{ACTION_TO_BODY[label] + 1:02d}_{i:04d}.mp4"
             jobs.append(ClipJob(split, i, file, label, who, str(video_dir / file),
-                                seed, frames, size, distractors))
+                                seed, length, size, distractors))
     return jobs
 
 
@@ -147,20 +156,50 @@ def render_job(job: ClipJob) -> tuple[ClipJob, np.ndarray | None]:
         return job, None
     app = Appearance.random(np.random.default_rng([job.seed, 1000, job.participant]))
     rng = np.random.default_rng([job.seed, _SPLIT_IDS[job.split], job.index])
-    return job, render_clip(job.label, job.frames, job.size, rng, app, job.distractors)
+    return job, render_clip(job.label, job.length, job.size, rng, app, job.distractors)
+
+
+def check_settings(out_dir: Path, settings: dict) -> None:
+    """A folder holding a synthetic set made with other settings is refused: generation resumes
+    by skipping files that exist, so mixing settings would silently keep the old clips."""
+    path = out_dir / INFO_FILE
+    if not path.is_file():
+        if split_files(out_dir, "train")[1].is_dir() and any(out_dir.iterdir()):
+            raise MicroactionError(f"{out_dir}: holds videos but no {INFO_FILE}; choose an "
+                                   f"empty or new folder")
+        return
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MicroactionError(f"{path}: unreadable ({exc}); remove the folder to start "
+                               f"again") from None
+    differ = [f"{k}: {old.get(k)!r} there, {v!r} asked" for k, v in settings.items()
+              if old.get(k) != v]
+    if differ:
+        raise MicroactionError(f"{out_dir}: holds a synthetic set made with other settings "
+                               f"({'; '.join(differ)}); use a new folder or remove this one")
 
 
 def generate_dataset(out_dir: str | Path, clips_per_class: int = 10, distribution: str = "uniform",
-                     size: int = 112, frames: int = 48, seed: int = 0,
+                     size: int = 112, length: int = 48, seed: int = 0,
                      splits=("train", "val", "test"), participants: int = 24,
                      distractors: float = 0.5, workers: int | None = None,
                      progress: bool = True) -> dict:
-    """Write a synthetic dataset in the MA-52 layout; returns a summary dict."""
-    if frames < 2 or size < 32:
-        raise ValueError(f"need frames >= 2 and size >= 32 (got frames={frames}, size={size})")
+    """Write a synthetic dataset in the MA-52 layout (resumable: clips already written are
+    kept); returns a summary dict, also written to ``synth_info.json``."""
+    if length < 2 or size < 32:
+        raise ValueError(f"need length >= 2 frames and size >= 32 (got length={length}, "
+                         f"size={size})")
     out_dir = Path(out_dir)
-    jobs = plan_dataset(out_dir, clips_per_class, distribution, size, frames, seed, splits,
+    jobs = plan_dataset(out_dir, clips_per_class, distribution, size, length, seed, splits,
                         participants, distractors)
+    settings = {"generator": "microaction synth", "clips_per_class": clips_per_class,
+                "distribution": distribution, "size": size, "length": length, "seed": seed,
+                "participants": participants, "distractors": distractors,
+                "splits": list(splits)}
+    if out_dir.is_dir():
+        check_settings(out_dir, settings)
+    write_json(out_dir / INFO_FILE, {**settings, "complete": False}, indent=2)
     for split in splits:
         split_files(out_dir, split)[1].mkdir(parents=True, exist_ok=True)
     # Workers render, the parent encodes in plan order: the encoded bytes of a clip were seen to
@@ -177,9 +216,7 @@ def generate_dataset(out_dir: str | Path, clips_per_class: int = 10, distributio
             truth = sorted((j.file, j.label) for j in jobs if j.split == split)
             write_list_file(out_dir / "test_list_videos_labeled.txt", truth)
     write_label_names(out_dir / "label_name.txt", ACTION_NAMES)
-    info = {"generator": "microaction synth", "clips_per_class": clips_per_class,
-            "distribution": distribution, "size": size, "frames": frames, "seed": seed,
-            "participants": participants, "distractors": distractors,
+    info = {**settings, "complete": True,
             "clips": {s: sum(1 for j in jobs if j.split == s) for s in splits}}
-    (out_dir / "synth_info.json").write_text(json.dumps(info, indent=2) + "\n")
+    write_json(out_dir / INFO_FILE, info, indent=2)
     return info
