@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,3 +22,11 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs
+
+# Mutation testing of the core modules (layers, metrics, labels, scores, sampling, optimiser
+# groups) with mutmut; not part of `make test`. Results: `$(VENV)/bin/mutmut results`.
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet 'mutmut==3.8.1'
+	rm -rf mutants
+	$(VENV)/bin/mutmut run || true
+	$(VENV)/bin/mutmut results --all true | awk -F': ' '{print $$2}' | sort | uniq -c

@@ -9,14 +9,49 @@ import yaml
 torch.set_flush_denormal(True)  # denormals made random-init backward passes 100x slower on CPU
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "ma52"
+
+def _find_shared():
+    """The MA-52 reference files (official label names, class counts, the official label table
+    and checkpoint layout): $MICROACTION_SHARED, else ../shared/ma52 beside the checkout, else
+    /work/shared/ma52. They are not part of the repository."""
+    env = os.environ.get("MICROACTION_SHARED")
+    for cand in ([Path(env)] if env else []) + [
+            Path(__file__).resolve().parents[2] / "shared" / "ma52", Path("/work/shared/ma52")]:
+        if cand.is_dir():
+            return cand
+    return None
+
+
+SHARED = _find_shared()
+_SKIPPED_REFERENCE_TESTS = []
+
+
+_SKIP_REASON = "MA-52 reference files not found (../shared/ma52 or $MICROACTION_SHARED)"
 
 
 @pytest.fixture(scope="session")
 def shared_ma52():
-    if not SHARED.is_dir():
-        pytest.skip("../shared/ma52 (reference files) not present")
+    if SHARED is None:
+        if os.environ.get("MICROACTION_REQUIRE_SHARED"):
+            pytest.fail("MICROACTION_REQUIRE_SHARED is set but the MA-52 reference files were "
+                        "not found (set MICROACTION_SHARED=/path/to/shared/ma52)")
+        pytest.skip(_SKIP_REASON)
     return SHARED
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and _SKIP_REASON in str(report.longrepr):
+        _SKIPPED_REFERENCE_TESTS.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SKIPPED_REFERENCE_TESTS:
+        terminalreporter.section("REFERENCE TESTS NOT RUN", sep="!", red=True, bold=True)
+        terminalreporter.line(f"{len(_SKIPPED_REFERENCE_TESTS)} tests against the official MA-52 "
+                              f"files were SKIPPED: ../shared/ma52 was not found and "
+                              f"$MICROACTION_SHARED is not set.", red=True)
+        for nodeid in _SKIPPED_REFERENCE_TESTS:
+            terminalreporter.line(f"  {nodeid}", red=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 import json
 
 from microaction.cli.demo import run_demo
+from microaction.engine.checkpoint import load_checkpoint
+from microaction.inference import Predictor
 
 
 def test_demo_end_to_end_small(tmp_path, capsys):
@@ -13,4 +15,10 @@ def test_demo_end_to_end_small(tmp_path, capsys):
                  "train/best.pt", "demo_summary.json", "demo_config.yaml"):
         assert (tmp_path / name).is_file(), name
     summary = json.loads((tmp_path / "demo_summary.json").read_text())
-    assert len(summary["prediction"]["top"]) == 5 and 0 <= summary["metrics"]["f1_mean"] <= 1
+    best = load_checkpoint(tmp_path / "train" / "best.pt")
+    assert summary["metrics"]["f1_mean"] == best["metrics"]["f1_mean"]
+    assert summary["best_epoch"] == best["metrics"]["epoch"] == 1
+    clip = tmp_path / "data" / "videos_test" / summary["prediction"]["video"].split("/")[-1]
+    again = Predictor.from_checkpoint(tmp_path / "train" / "best.pt").predict(clip, topk=5)
+    assert summary["prediction"]["top"] == again["top"] and len(again["top"]) == 5
+    assert "[3/4] best validation (epoch 1 of 1)" in out and "%" in out

@@ -2,11 +2,6 @@
 DDP with gloo, and the bad inputs users hit."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +24,10 @@ def test_training_outputs(trained):
     ckpt = torch.load(work / "best.pt", map_location="cpu", weights_only=True)
     assert ckpt["model"] == "manet_r18" and ckpt["model_kwargs"]["embed_dim"] == 384
     assert ckpt["class_names"][9] == "nodding" and ckpt["input_spec"]["size"] == 32
-    assert 0 <= ckpt["metrics"]["f1_mean"] <= 1 and ckpt["config"]["train"]["epochs"] == 2
+    assert ckpt["config"]["train"]["epochs"] == 2 and ckpt["metrics"]["num_videos"] == 52
+    assert np.sum(ckpt["metrics"]["action_confusion"]) == 52
     log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
-    assert {r["kind"] for r in log} == {"train", "val"}
+    assert {r["kind"] for r in log} == {"train", "val", "epoch"}
     assert sum(r["kind"] == "val" for r in log) == 2
     assert load_checkpoint(work / "last.pt")["progress"]["epoch"] == 2
     assert not list(work.glob(".*part"))
@@ -39,6 +35,13 @@ def test_training_outputs(trained):
 
 def test_test_command_writes_scores_and_report(trained, tiny_synth, capsys):
     tmp, cfg = trained
+    # the metrics best.pt carries are those of its own weights on val (1 clip x 1 crop)
+    assert main(["test", str(cfg), "--checkpoint", str(tmp / "work" / "best.pt"), "--split",
+                 "val", "-q", "--out", str(tmp / "eval1")]) == 0
+    rep1 = json.loads((tmp / "eval1" / "report.json").read_text())
+    best = load_checkpoint(tmp / "work" / "best.pt")["metrics"]
+    assert rep1["f1_mean"] == pytest.approx(best["f1_mean"], abs=1e-6)
+    assert rep1["action_confusion"] == best["action_confusion"]
     out = tmp / "eval"
     assert main(["test", str(cfg), "--checkpoint", str(tmp / "work" / "best.pt"),
                  "--split", "val", "--views", "2x3", "--out", str(out), "-q"]) == 0
@@ -144,59 +147,3 @@ def test_cached_training_equals_decoding_training(tiny_synth, tmp_path):
     b = load_checkpoint(tmp_path / "cached" / "last.pt")["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert load_checkpoint(tmp_path / "cached" / "last.pt")["config"]["data"]["cache"] is True
-
-
-def _train_cmd(cfg, work, *extra):
-    return [sys.executable, "-m", "microaction", "train", str(cfg), "--work-dir", str(work),
-            "-q", *extra]
-
-
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    env["OMP_NUM_THREADS"] = "1"
-    return env
-
-
-def test_resume_after_kill_is_bit_exact(tiny_synth, tmp_path):
-    cfg = write_config(tmp_path, tiny_synth, "manet_r18", epochs=3, save_every_iters=1)
-    ref = tmp_path / "ref"
-    subprocess.run(_train_cmd(cfg, ref), check=True, env=_env(), capture_output=True)
-    work = tmp_path / "killed"
-    proc = subprocess.Popen(_train_cmd(cfg, work), env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    killed_at = None
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        last = work / "last.pt"
-        if last.exists():
-            try:
-                prog = load_checkpoint(last)["progress"]
-            except Exception:
-                prog = None
-            if prog and prog["epoch"] >= 1 and prog["iter_in_epoch"] >= 2:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                killed_at = prog
-                break
-        time.sleep(0.02)
-    assert killed_at is not None, "the run finished before it could be killed mid-epoch"
-    subprocess.run(_train_cmd(cfg, work, "--resume"), check=True, env=_env(),
-                   capture_output=True)
-    a = load_checkpoint(ref / "last.pt")["state_dict"]
-    b = load_checkpoint(work / "last.pt")["state_dict"]
-    assert a.keys() == b.keys()
-    assert all(torch.equal(a[k], b[k]) for k in a)
-
-
-def test_ddp_two_cpu_ranks_agree(tiny_synth, tmp_path):
-    cfg = write_config(tmp_path, tiny_synth, "tsm_r18", epochs=1)
-    work = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "microaction", "train", str(cfg), "--work-dir", str(work), "-q",
-           "--device", "cpu"]
-    res = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-3000:]
-    digests = json.loads((work / "ranks.json").read_text())["params_sha256"]
-    assert len(digests) == 2 and digests[0] == digests[1]
-    assert load_checkpoint(work / "best.pt")["metrics"]["num_videos"] == 52

@@ -75,7 +75,7 @@ def test_unreadable_clip_in_a_worker_is_one_line_and_leaves_no_work_dir(tiny_syn
     (root / "videos_train" / victim).unlink()
     assert main(["train", str(cfg), "--work-dir", str(work), "-q"]) == 1
     err = one_line(capsys.readouterr().err)
-    assert f"train_list_videos.txt:6: " in err and "file not found" in err
+    assert "train_list_videos.txt:6: " in err and "file not found" in err
     assert not work.exists()
 
 

@@ -1,5 +1,3 @@
-import hashlib
-
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -10,7 +8,7 @@ from microaction.data.check import check_dataset
 from microaction.data.listfile import parse_list_file
 from microaction.data.sampling import segment_indices
 from microaction.synth.motions import MOTION_ONLY_GROUPS, tent
-from microaction.synth.clips import class_counts, frame_size, generate_dataset, render_clip
+from microaction.synth.clips import class_counts, frame_size, render_clip
 from microaction.labels import MA52_TRAIN_COUNTS
 
 
@@ -67,7 +65,7 @@ def _features(frames):
 
 @pytest.mark.parametrize("pair, min_diff_acc",
                          [((17, 18), 0.85), ((29, 30), 0.85), ((26, 27), 0.85),
-                          ((8, 10), 0.85), ((5, 9), 0.85), ((48, 49), 0.65)])
+                          ((8, 10), 0.85), ((5, 9), 0.85), ((48, 49), 0.85)])
 def test_motion_only_pairs_need_time(pair, min_diff_acc):
     """Seen as a model sees them -- the 8 segment-centre frames of a 32-frame clip -- single
     frames of a motion-only pair are indistinguishable; frame differences are not (a rhythm

@@ -4,7 +4,7 @@ import torch
 
 from microaction.data.transforms import (FIXED_OFFSETS, MULTISCALE, VideoTransform,
                                          multiscale_crop_box, three_crop)
-from microaction.spec import IMAGENET_MEAN, IMAGENET_STD, InputSpec
+from microaction.spec import InputSpec
 
 
 def frames(t=4, h=120, w=100):
@@ -15,7 +15,8 @@ def frames(t=4, h=120, w=100):
 def test_multiscale_crop_uses_scales_and_13_offsets():
     assert len(FIXED_OFFSETS) == 13
     rng = np.random.default_rng(0)
-    sides = {int(256 * s) for s in MULTISCALE}
+    assert MULTISCALE == (1.0, 0.875, 0.75, 0.66)  # the MANet recipe's scales
+    sides = {256, 224, 192, 168}  # int(256 x scale)
     tops = set()
     for _ in range(500):
         top, left, ch, cw = multiscale_crop_box(320, 256, rng)
@@ -40,7 +41,9 @@ def test_test_views_and_normalisation():
     grey = np.full((4, 50, 40, 3), 128, np.uint8)
     out = VideoTransform(spec, train=False)(grey)
     assert out.shape == (3, 4, 32, 32)
-    expect = (128 - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
+    # the recipe's mean (123.675, 116.28, 103.53) and std (58.395, 57.12, 57.375), 0-255 scale
+    expect = torch.tensor([(128 - 123.675) / 58.395, (128 - 116.28) / 57.12,
+                           (128 - 103.53) / 57.375])
     assert torch.allclose(out[:, 0, 0, 0], expect, atol=1e-5)
     three = VideoTransform(spec, train=False, test_crops=3)(frames())
     assert three.shape == (3, 3, 4, 32, 32)

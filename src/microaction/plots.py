@@ -88,8 +88,9 @@ def training_curves(log_jsonl: str | Path, out: str | Path) -> None:
     a.set_title("training loss")
     a.legend(fontsize=8)
     for key in ("action_top1", "action_top5", "body_top1", "f1_mean"):
-        if val:
-            b.plot([r["epoch"] for r in val], [100 * r[key] for r in val], marker="o", label=key)
+        points = [(r["epoch"], 100 * r[key]) for r in val if r.get(key) is not None]
+        if points:  # a label set without body parts logs no body metrics
+            b.plot(*zip(*points), marker="o", label=key)
     b.set_xlabel("epoch")
     b.set_ylabel("%")
     b.set_title("validation")

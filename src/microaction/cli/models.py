@@ -8,14 +8,23 @@ from microaction.cli.common import add_verb
 
 
 def cmd_models(args) -> int:
+    import fnmatch
+
+    from microaction.errors import MicroactionError
     from microaction.models import create_model, list_models
     from microaction.models.profile import count_parameters, flops_per_clip
+
+    names = [n for n in list_models()
+             if not args.patterns or any(fnmatch.fnmatch(n, p) for p in args.patterns)]
+    if not names:
+        raise MicroactionError(f"no registered model matches {' '.join(args.patterns)} "
+                               f"(see `microaction models`)")
 
     head = f"{'model':<16} {'input':<24} {'params':>12}" + (f" {'GFLOPs/clip':>12}"
                                                             if args.flops else "")
     print(head)
     print("-" * len(head))
-    for name in list_models():
+    for name in names:
         model = create_model(name)
         spec = model.input_spec
         shape = f"{spec.clip_len}x{spec.size}px" if spec.sampling == "segment" else \
@@ -114,7 +123,8 @@ def cmd_convert(args) -> int:
 
 def register(sub) -> None:
     p = add_verb(sub, "models", "list registered models with input and parameter count",
-                 "microaction models --flops", cmd_models)
+                 "microaction models 'manet_*' --flops", cmd_models)
+    p.add_argument("patterns", nargs="*", help="model names or shell patterns (default: all)")
     p.add_argument("--flops", action="store_true", help="also count FLOPs per clip (slow)")
 
     p = add_verb(sub, "info", "describe a checkpoint: model, input, classes, data, metrics",

@@ -37,6 +37,15 @@ def _transcode(job) -> tuple[str, str | None]:
     return "written", None
 
 
+def sweep_temporaries(root: Path) -> int:
+    """Remove the hidden ``.NAME.*.part`` files a killed run left (the atomic writer's
+    temporaries: never a finished clip). Returns how many."""
+    stale = [p for p in root.rglob(".*.part") if p.is_file()] if root.is_dir() else []
+    for p in stale:
+        p.unlink()
+    return len(stale)
+
+
 def prepare_dataset(src: str | Path, dst: str | Path, short_side: int = 256, crf: int = 20,
                     workers: int | None = None, progress: bool = True) -> PrepareReport:
     """Transcode every clip of every split list under ``src`` into ``dst`` (frames whose short
@@ -61,6 +70,7 @@ def prepare_dataset(src: str | Path, dst: str | Path, short_side: int = 256, crf
         lists.append(list_file)
     if not lists:
         raise MicroactionError(f"{src}: no list file found (expected e.g. train_list_videos.txt)")
+    sweep_temporaries(dst)
     report = PrepareReport()
     for status, err in parallel_map(_transcode, jobs, workers, "prepare", progress):
         if status == "written":

@@ -73,6 +73,9 @@ def _decode_selected(stream, packets, select, short_side, threads, path, fps) ->
     # First pass trusts the packet count; if fewer frames decode (corrupt or truncated data),
     # decode again with the true count so the sampler sees the real length.
     n = len(packets)
+    ctx = stream.codec_context
+    if threads:  # before the codec opens; a second pass reuses the open codec
+        ctx.thread_type = "AUTO"
     for _attempt in range(2):
         indices = _resolve(select, n)
         wanted = set(int(i) for i in np.unique(indices))
@@ -80,9 +83,6 @@ def _decode_selected(stream, packets, select, short_side, threads, path, fps) ->
             raise IndexError(f"negative frame index {min(wanted)}")
         got: dict[int, np.ndarray] = {}
         decoded = 0
-        ctx = stream.codec_context
-        if threads:
-            ctx.thread_type = "AUTO"
         for frame in _frames(ctx, packets):
             if decoded in wanted:
                 got[decoded] = _to_rgb(frame, short_side)

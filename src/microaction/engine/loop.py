@@ -87,17 +87,19 @@ def train_one_epoch(model: nn.Module, criterion, optimizer, scheduler, loader, i
                     precision: Precision, clip_grad: float | None,
                     start_iter: int = 0, on_iter=None, progress=None) -> dict:
     """Train over ``loader`` (already positioned at ``start_iter``). ``on_iter(it, stats)`` is
-    called after every optimiser step with the running statistics. Returns epoch averages and
-    ``skipped`` (unreadable clips, with ``on_error="skip"``)."""
+    called after every optimiser step with the running statistics. Returns epoch averages,
+    ``skipped`` (unreadable clips, with ``on_error="skip"``) and ``indices`` (the dataset indices
+    this process trained on, to account for what each rank saw)."""
     model.train()
     on_error = loader.dataset.on_error
     sums = {"loss": 0.0, "ce": 0.0, "embed": 0.0}
-    seen, skipped, it = 0, 0, start_iter
+    seen, skipped, it, indices = 0, 0, start_iter, []
     for batch in loader:
         skipped += len(batch["errors"])
         if not check_batch(batch, on_error):
             it += 1
             continue
+        indices += batch["index"].tolist()
         x = batch["video"].to(info.device, non_blocking=True)
         y = batch["label"].to(info.device, non_blocking=True)
         with precision.autocast(info.device):
@@ -133,7 +135,7 @@ def train_one_epoch(model: nn.Module, criterion, optimizer, scheduler, loader, i
         if on_iter is not None:
             on_iter(it, {k: v / max(seen, 1) for k, v in sums.items()})
     stats = {k: v / max(seen, 1) for k, v in sums.items()}
-    stats["skipped"] = skipped
+    stats.update(skipped=skipped, indices=indices)
     return stats
 
 

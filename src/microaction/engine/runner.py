@@ -254,7 +254,7 @@ def fit(cfg: Config, work_dir: str | Path, info: DistInfo, resume: bool = False,
     """Train ``cfg`` in ``work_dir`` (``last.pt``, ``best.pt``, ``config.yaml``, ``log.jsonl``,
     ``tensorboard/``, ``curves.png``). Returns the best validation report (rank 0). A run that
     fails before its first checkpoint removes the work dir it created."""
-    work_dir, t = Path(work_dir), cfg.train
+    work_dir = Path(work_dir)
     created = not work_dir.exists()
     if info.is_main:
         prepare_work_dir(work_dir, resume, overwrite)
@@ -296,8 +296,11 @@ def _fit(cfg: Config, work_dir: Path, info: DistInfo, resume: bool, progress: bo
     if info.is_main:
         work_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, work_dir / "config.yaml")
-    runlog = RunLog(work_dir, info.is_main,
-                    state["epoch"] * iters + state["iter_in_epoch"] if resume else None)
+    resume_step = state["epoch"] * iters + state["iter_in_epoch"] if resume else None
+    runlog = RunLog(work_dir, info.is_main, resume_step)
+    if resume:
+        runlog.write("resume", resume_step, epoch=state["epoch"],
+                     iter_in_epoch=state["iter_in_epoch"])
     meta = {"model": model.model_name, "model_kwargs": model.model_kwargs,
             "class_names": list(labels.names), "input_spec": model.input_spec.to_dict(),
             "config": cfg.to_dict(), "training_data": training_data(cfg, train_ds)}
@@ -320,6 +323,9 @@ def _fit(cfg: Config, work_dir: Path, info: DistInfo, resume: bool, progress: bo
         stats = train_one_epoch(net, criterion, optimizer, scheduler, loader, info, precision,
                                 t.clip_grad, start, on_iter, bar)
         bar.close()
+        seen = [i for part in all_gather_objects(stats["indices"], info) for i in part]
+        runlog.write("epoch", (epoch + 1) * iters, epoch=epoch + 1, samples=len(seen),
+                     distinct=len(set(seen)), skipped=stats["skipped"])
         if stats["skipped"]:
             log.warning("epoch %d: skipped %d unreadable clips", epoch + 1, stats["skipped"])
         state.update(epoch=epoch + 1, iter_in_epoch=0)

@@ -255,7 +255,7 @@ def spreading_hands(u, rng, k):
 
 
 def finger_movements(u, rng, k):
-    p, T = Program(), len(u)
+    p = Program()
     a, b = window(rng, 0.5, 0.9)
     p.tracks[f"finger_wiggle:{k}"] = np.stack(
         [osc(u, a, b, rng.uniform(2, 5), rng.uniform(0, 6)) for _ in range(4)], 1)
