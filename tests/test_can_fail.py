@@ -126,9 +126,14 @@ def test_cached_training_decodes_each_clip_once(tiny_synth, tmp_path, monkeypatc
 
 
 def test_ddp_ranks_train_on_disjoint_halves(tiny_synth, tmp_path):
-    """Two gloo ranks: together they see every training clip once per epoch (disjoint shards)
-    and end with identical weights."""
-    cfg = write_config(tmp_path, tiny_synth, "tsm_r18", epochs=1)
+    """Two gloo ranks training a 3D model with the joint-embedding head: together they see every
+    training clip once per epoch (disjoint shards) and end with identical weights."""
+    import yaml
+
+    cfg = write_config(tmp_path, tiny_synth, "i3d_r18", epochs=1)
+    raw = yaml.safe_load(cfg.read_text())
+    raw["model"].update(clip_len=8, interval=1, embed_head=True, label_embeddings="default")
+    cfg.write_text(yaml.safe_dump(raw))
     work = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "microaction", "train", str(cfg), "--work-dir", str(work), "-q",

@@ -24,7 +24,7 @@ CHOICES: dict[str, tuple] = {
     "train.optimizer": ("sgd", "adamw"),
     "train.amp": ("auto", "off", "bf16", "fp16"),
     "train.lr_schedule": ("step", "cosine"),
-    "train.param_groups": ("tsm", "plain"),
+    "train.param_groups": ("tsm", "plain", "transformer"),
     "train.head_lr_layer": ("fc", "embed"),
     "train.best_metric": HEADLINE,
     "data.on_error": ("raise", "skip"),
@@ -47,14 +47,20 @@ def require_choice(key: str, value, where: str = "config") -> None:
 @dataclass
 class ModelConfig:
     name: str = "manet_r50"
-    clip_len: int = 8  # frames per clip the model sees: segments (2D) or clip length (3D)
-    size: int = 224  # crop side
+    # frames per clip the model sees (segments for 2D models, the clip length for 3D ones),
+    # the frame interval of dense sampling and the crop side; null: the model's own default
+    clip_len: int | None = None
+    size: int | None = None
+    interval: int | None = None
     dropout: float = 0.5
     pretrained: str | None = None  # None, "imagenet" or a state-dict path
     # MANet's label table: "minilm" (alias "default"; shipped, unit rows), "minilm-official-rms"
     # (the same rows at the official table's scale) or a .npy path (e.g. the official table)
     label_embeddings: str | None = "default"
     embed_weight: float = 50.0  # lambda of the joint-embedding loss
+    # MANet's joint-embedding head on any backbone: true/false; null: the model's default
+    # (on for manet_*, off for the others)
+    embed_head: bool | None = None
 
 
 @dataclass
@@ -211,8 +217,9 @@ def _validate(cfg: Config, where: str) -> None:
     for key in ("epochs", "batch_size", "val_every", "log_every"):
         if getattr(cfg.train, key) < 1:
             raise ConfigError(f"{where}: train.{key} must be >= 1")
-    for key in ("clip_len", "size"):
-        if getattr(cfg.model, key) < 1:
+    for key in ("clip_len", "size", "interval"):
+        value = getattr(cfg.model, key)
+        if value is not None and value < 1:
             raise ConfigError(f"{where}: model.{key} must be >= 1")
     if cfg.data.test_clips < 1 or cfg.data.test_crops not in (1, 3):
         raise ConfigError(f"{where}: data.test_clips must be >= 1 and data.test_crops 1 or 3")

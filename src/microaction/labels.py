@@ -48,6 +48,7 @@ ACTION_TO_BODY: tuple[int, ...] = tuple(
 )
 
 NUM_ACTIONS = len(ACTION_NAMES)
+BACKGROUND = "no action"  # the extra class of detectors trained on windows of long videos
 
 
 def body_of(action_id: int) -> int:
@@ -100,8 +101,10 @@ class LabelSpace:
     names: tuple[str, ...]
 
     @classmethod
-    def ma52(cls) -> "LabelSpace":
-        return cls(ACTION_NAMES)
+    def ma52(cls, background: bool = False) -> "LabelSpace":
+        """MA-52's 52 classes; with ``background``, a 53rd "no action" class (class 52, body
+        part 7 "no action"), for detectors trained on windows of long videos."""
+        return cls(ACTION_NAMES + ((BACKGROUND,) if background else ()))
 
     @classmethod
     def from_count(cls, num_classes: int) -> "LabelSpace":
@@ -136,23 +139,34 @@ class LabelSpace:
         return len(self.names)
 
     @property
+    def background(self) -> int | None:
+        """The id of the "no action" class (MA-52 + background), or None."""
+        return NUM_ACTIONS if len(self.names) == NUM_ACTIONS + 1 and \
+            self.names[NUM_ACTIONS] == BACKGROUND else None
+
+    @property
     def is_ma52(self) -> bool:
-        return len(self.names) == NUM_ACTIONS
+        """MA-52's actions (and body parts), with or without a background class."""
+        return len(self.names) == NUM_ACTIONS or self.background is not None
 
     @property
     def action_to_body(self) -> tuple[int, ...] | None:
         """Body id of each action id, or None where the label set has no body level."""
-        return ACTION_TO_BODY if self.is_ma52 else None
+        if not self.is_ma52:
+            return None
+        return ACTION_TO_BODY + ((len(BODY_NAMES),) if self.background is not None else ())
 
     @property
     def body_names(self) -> tuple[str, ...] | None:
-        return BODY_NAMES if self.is_ma52 else None
+        if not self.is_ma52:
+            return None
+        return BODY_NAMES + ((BACKGROUND,) if self.background is not None else ())
 
     def body_of(self, action_id: int) -> int | None:
-        return body_of(action_id) if self.is_ma52 else None
+        return self.action_to_body[action_id] if self.is_ma52 else None
 
     def body_name_of(self, action_id: int) -> str | None:
-        return BODY_NAMES[body_of(action_id)] if self.is_ma52 else None
+        return self.body_names[self.body_of(action_id)] if self.is_ma52 else None
 
     def labelled(self) -> list[str]:
         """``"<id> <name>"`` per class, for plot axes and tables."""

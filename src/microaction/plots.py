@@ -97,3 +97,62 @@ def training_curves(log_jsonl: str | Path, out: str | Path) -> None:
     b.legend(fontsize=8)
     _save(fig, out)
     plt.close(fig)
+
+
+def timeline_png(segments, lanes: list[str], lane_of, names: list[str], duration: float,
+                 out: str | Path, title: str, truth=None) -> None:
+    """One lane per body part (``lanes``; ``lane_of(label)`` picks the lane), each segment a bar
+    coloured by class (overlapping segments of a lane stacked in sub-rows), labelled where it
+    is wide enough, a legend of the classes present and a time axis in m:ss. ``truth``
+    (segments with ``start``, ``end``, ``label``): drawn as black outlines along the lane's
+    top edge."""
+    from matplotlib.ticker import FuncFormatter
+
+    plt = _pyplot()
+    width = min(24.0, max(10.0, duration / 15))
+    fig, ax = plt.subplots(figsize=(width, 0.7 * len(lanes) + 1.8), dpi=110)
+    cmap = plt.get_cmap("tab20")
+    present = sorted({s.label for s in segments})
+    colour = {c: cmap(i % 20) for i, c in enumerate(present)}
+    px_per_s = width * 110 / max(duration, 1e-9)
+    rows: dict[int, list[list]] = {}
+    placed = []
+    for s in sorted(segments, key=lambda s: (s.start, -s.end)):
+        lane = rows.setdefault(lane_of(s.label), [])
+        row = next((i for i, r in enumerate(lane) if r[-1] <= s.start), None)
+        if row is None:
+            lane.append([s.end])
+            row = len(lane) - 1
+        lane[row].append(s.end)
+        placed.append((s, row))
+    for s, row in placed:
+        depth = max(1, len(rows[lane_of(s.label)]))
+        h = 0.8 / depth
+        y0 = lane_of(s.label) - 0.4 + row * h
+        ax.broken_barh([(s.start, s.end - s.start)], (y0, h), color=colour[s.label],
+                       alpha=0.35 + 0.65 * min(max(s.score, 0.0), 1.0))
+        if (s.end - s.start) * px_per_s > 6 * len(names[s.label]) and h > 0.3:
+            ax.text((s.start + s.end) / 2, y0 + h / 2, names[s.label], ha="center",
+                    va="center", fontsize=7, clip_on=True)
+    for g in truth or []:
+        y = lane_of(g.label)
+        if y is not None:
+            ax.plot([g.start, g.end], [y - 0.45, y - 0.45], color="black", lw=2.5,
+                    solid_capstyle="butt")
+    ax.set_yticks(range(len(lanes)))
+    ax.set_yticklabels(lanes, fontsize=9)
+    ax.set_ylim(-0.6, len(lanes) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlim(0, duration)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda t, _: f"{int(t // 60)}:{int(t % 60):02d}"))
+    ax.set_xlabel("time (m:ss)" + ("; black: ground truth" if truth else ""))
+    ax.grid(axis="x", color="0.9")
+    ax.set_title(title, fontsize=10)
+    if present:
+        import matplotlib.patches as mpatches
+
+        handles = [mpatches.Patch(color=colour[c], label=f"{c} {names[c]}") for c in present]
+        ax.legend(handles=handles, fontsize=7, ncol=min(6, len(handles)), loc="upper center",
+                  bbox_to_anchor=(0.5, -0.12 - 0.6 / len(lanes)), frameon=False)
+    _save(fig, out)
+    plt.close(fig)

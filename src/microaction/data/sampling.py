@@ -54,9 +54,13 @@ def _official_train(length: int, num_segments: int, rng: np.random.Generator) ->
 def dense_indices(length: int, clip_len: int, interval: int, train: bool,
                   rng: np.random.Generator | None = None, num_clips: int = 1) -> np.ndarray:
     """Dense clip sampling for 3D models: ``clip_len`` frames ``interval`` apart. Training draws a
-    random start; test spreads ``num_clips`` starts uniformly (a single clip is centred). Frames
-    past the end of a short video repeat the last frame. Returns ``(num_clips, clip_len)``."""
+    random start; test spreads ``num_clips`` starts uniformly (a single clip is centred). A video
+    shorter than the span takes the largest interval that fits (so the clip still covers the
+    video: TimeSformer's 8 x 32 on a 2 s MA-52 clip becomes 8 frames ~8 apart); shorter than
+    ``clip_len`` frames, the last frame repeats. Returns ``(num_clips, clip_len)``."""
     _check_count(length)
+    if (clip_len - 1) * interval + 1 > length and clip_len > 1:
+        interval = max(1, (length - 1) // (clip_len - 1))
     span = (clip_len - 1) * interval + 1
     room = max(length - span, 0)
     if train:

@@ -206,3 +206,53 @@ def write_video(path: str | Path, frames, fps: float = 30.0, crf: int = 18,
             for packet in stream.encode(None):
                 out.mux(packet)
     return n
+
+
+class FrameStream:
+    """Decode a video once, front to back, converting only the frames ``keep(index)`` asks for
+    (to RGB at ``short_side``): iterate for ``(index, frame)`` pairs. ``fps`` and the header's
+    ``expected`` frame count are known on opening; ``length`` (frames that decoded) once the
+    iteration ends. Memory holds one frame at a time. Failures raise VideoError naming the
+    file."""
+
+    def __init__(self, path: str | Path, keep: Callable[[int], bool],
+                 short_side: int | None = None):
+        self.path, self.keep, self.short_side = Path(path), keep, short_side
+        self.length: int | None = None
+        if not self.path.is_file():
+            raise VideoError(self.path, "file not found" if not self.path.exists()
+                             else "is not a file")
+        import av
+
+        try:
+            with av.open(str(self.path)) as container:
+                if not container.streams.video:
+                    raise VideoError(self.path, "contains no video stream")
+                stream = container.streams.video[0]
+                self.fps = float(stream.average_rate or stream.guessed_rate or 0.0) or 30.0
+                self.expected = int(stream.frames or 0) or None
+                self.width, self.height = stream.codec_context.width, stream.codec_context.height
+        except VideoError:
+            raise
+        except (av.FFmpegError, EOFError, OSError, ValueError, RuntimeError) as exc:
+            raise VideoError(self.path, f"cannot open video ({type(exc).__name__}: {exc})") \
+                from None
+
+    def __iter__(self):
+        import av
+
+        count = 0
+        try:
+            with av.open(str(self.path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                for frame in container.decode(stream):
+                    if self.keep(count):
+                        yield count, _to_rgb(frame, self.short_side)
+                    count += 1
+        except (av.FFmpegError, EOFError, OSError, ValueError, RuntimeError) as exc:
+            raise VideoError(self.path, f"cannot decode video at frame {count} "
+                                        f"({type(exc).__name__}: {exc})") from None
+        if count == 0:
+            raise VideoError(self.path, "no frame could be decoded")
+        self.length = count

@@ -22,6 +22,8 @@ def param_groups(model: nn.Module, weight_decay: float, style: str = "tsm",
     if style == "plain":
         return [{"params": [p for p in model.parameters() if p.requires_grad],
                  "weight_decay": weight_decay, "lr_mult": 1.0, "name": "all"}]
+    if style == "transformer":
+        return transformer_groups(model, weight_decay)
     head = _head_linear(model, head_layer)
     head_ids = {id(p) for p in head.parameters()} if head is not None else set()
     groups = {k: [] for k in ("weight", "bias", "norm", "head_weight", "head_bias")}
@@ -41,6 +43,21 @@ def param_groups(model: nn.Module, weight_decay: float, style: str = "tsm",
             "head_weight": (5, weight_decay), "head_bias": (10, 0.0)}
     return [{"params": ps, "lr_mult": float(spec[k][0]), "weight_decay": spec[k][1], "name": k}
             for k, ps in groups.items() if ps]
+
+
+def transformer_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """The usual ViT grouping: weight decay on the matrices of linear and conv layers only;
+    none on biases, norms, and the class, position and time embeddings."""
+    decay, rest = [], []
+    for module in model.modules():
+        for pname, p in module.named_parameters(recurse=False):
+            if not p.requires_grad:
+                continue
+            is_matrix = pname in ("weight", "in_proj_weight") and \
+                isinstance(module, (nn.Linear, nn.Conv2d, nn.Conv3d, nn.MultiheadAttention))
+            (decay if is_matrix else rest).append(p)
+    return [{"params": decay, "lr_mult": 1.0, "weight_decay": weight_decay, "name": "decay"},
+            {"params": rest, "lr_mult": 1.0, "weight_decay": 0.0, "name": "no_decay"}]
 
 
 def _head_linear(model: nn.Module, which: str):

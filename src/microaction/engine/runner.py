@@ -46,13 +46,14 @@ def build_model(cfg: Config):
     ``model.pretrained``: "imagenet", a torchvision state dict, or a microaction checkpoint
     (e.g. from ``convert``) whose weights start the whole model (fine-tuning)."""
     m = cfg.model
-    kwargs = {"num_classes": cfg.data.num_classes, "clip_len": m.clip_len, "size": m.size,
-              "dropout": m.dropout}
+    kwargs = {"num_classes": cfg.data.num_classes, "dropout": m.dropout,
+              **{k: getattr(m, k) for k in ("clip_len", "size", "interval")
+                 if getattr(m, k) is not None}}
     start = _checkpoint_start(m.pretrained)
     if m.pretrained and start is None:
         kwargs["pretrained"] = m.pretrained
     table = None
-    if has_embedding_head(m.name):
+    if m.embed_head or (m.embed_head is None and has_embedding_head(m.name)):
         if m.label_embeddings:
             table = load_label_embeddings(m.label_embeddings, cfg.data.num_classes)
             kwargs["embed_dim"] = int(table.shape[1])
@@ -276,8 +277,9 @@ def _fit(cfg: Config, work_dir: Path, info: DistInfo, resume: bool, progress: bo
         raise ConfigError(f"train.best_metric {t.best_metric}: {len(labels)} classes have no "
                           f"body level (only MA-52's 52 do)")
     model.to(info.device)
-    if t.channels_last:
-        model.to(memory_format=torch.channels_last)
+    if t.channels_last:  # channels_last_3d for the 3D convolutions of video models
+        model.to(memory_format=torch.channels_last_3d if any(
+            p.dim() == 5 for p in model.parameters()) else torch.channels_last)
     criterion = JointEmbeddingLoss(None if table is None else torch.from_numpy(table),
                                    cfg.model.embed_weight, t.label_smoothing).to(info.device)
     optimizer = build_optimizer(model, t.lr, t.momentum, t.weight_decay, t.param_groups,

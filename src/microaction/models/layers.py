@@ -63,3 +63,103 @@ class ResidualPrefix(nn.Module):
 
     def forward(self, x):
         return self.conv(self.shift(self.se(x)))
+
+
+class TemporalInterlace(nn.Module):
+    """TIN's temporal interlace (Shao et al., AAAI 2020), before a block's first conv.
+
+    The first ``C / shift_div`` channels are cut into four groups. Per clip, an offset net
+    predicts two fractional offsets o1, o2 in (-2, 2); the groups move along time by o1, o2,
+    -o1, -o2 (out(t) = in(t - o), linear interpolation between the two nearest frames, zeros
+    past the clip's ends), and a weight net scales each group and frame by a factor in (0, 2).
+    The other channels pass unchanged. Both nets read the moved channels' spatial means
+    ``(N, C / shift_div, T)``; their fully connected layers are sized for ``num_segments``.
+    Offsets start at 0.5 frames (the paper's init, fc2 bias 0.5108), weights at 1."""
+
+    def __init__(self, channels: int, num_segments: int = 8, shift_div: int = 4):
+        super().__init__()
+        self.num_segments, self.fold = num_segments, channels // shift_div
+        if self.fold % 4:
+            raise ValueError(f"{channels} channels / shift_div {shift_div} is not a multiple "
+                             f"of 4 groups")
+        self.offset_conv = nn.Conv1d(self.fold, 1, 3, padding=1)
+        self.offset_fc1 = nn.Linear(num_segments, num_segments)
+        self.offset_fc2 = nn.Linear(num_segments, 2)
+        self.weight_conv = nn.Conv1d(self.fold, 2, 3, padding=1)
+        nn.init.constant_(self.offset_fc2.bias, 0.5108)  # sigmoid -> 0.625 -> offset 0.5
+        nn.init.zeros_(self.weight_conv.bias)
+
+    def offsets_and_weights(self, pooled: torch.Tensor):
+        """``pooled`` ``(B, fold, T)`` -> offsets ``(B, 2)`` in (-2, 2), weights ``(B, T, 2)``
+        in (0, 2)."""
+        b, _, t = pooled.shape
+        h = torch.relu(self.offset_fc1(self.offset_conv(pooled).view(b, t)))
+        offsets = 4 * (torch.sigmoid(self.offset_fc2(h)) - 0.5)
+        weights = 2 * torch.sigmoid(self.weight_conv(pooled)).permute(0, 2, 1)
+        return offsets, weights
+
+    def forward(self, x):
+        nt, c, h, w = x.shape
+        t = self.num_segments
+        if nt % t:
+            raise ValueError(f"batch*time {nt} is not a multiple of num_segments {t}")
+        b, f = nt // t, self.fold
+        moved = x[:, :f].reshape(b, t, f, h, w)
+        offsets, weights = self.offsets_and_weights(moved.mean((3, 4)).permute(0, 2, 1))
+        signed = torch.cat([offsets, -offsets], 1)  # (B, 4): o1, o2, -o1, -o2
+        groups = moved.view(b, t, 4, f // 4, h, w)
+        out = torch.stack([fractional_shift(groups[:, :, g], signed[:, g]) for g in range(4)], 2)
+        out = out * weights[:, :, [0, 1, 0, 1], None, None, None]
+        return torch.cat([out.reshape(nt, f, h, w), x[:, f:]], 1)
+
+    def extra_repr(self):
+        return f"num_segments={self.num_segments}, fold={self.fold}"
+
+
+def fractional_shift(x: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """``x`` ``(B, T, ...)`` moved along time by ``offset`` ``(B,)`` frames: out(t) = x(t - o),
+    linearly interpolated, zero outside the clip (differentiable in ``offset``)."""
+    b, t = x.shape[:2]
+    whole = torch.floor(offset)
+    frac = (offset - whole).view(b, 1, *([1] * (x.dim() - 2)))
+    pad = int(whole.abs().max().item()) + 2
+    padded = torch.cat([x.new_zeros(b, pad, *x.shape[2:]), x, x.new_zeros(b, pad, *x.shape[2:])], 1)
+    src = torch.arange(t, device=x.device)[None, :] - whole.long()[:, None] + pad  # (B, T)
+    rows = torch.arange(b, device=x.device)[:, None]
+    return (1 - frac) * padded[rows, src] + frac * padded[rows, src - 1]
+
+
+class TemporalAdaptiveModule(nn.Module):
+    """TAM (Liu et al., ICCV 2021), after a block's first conv. From each channel's spatial
+    means over the clip ``(B, C, T)``: a local branch gives a per-frame, per-channel importance
+    in (0, 1) (conv1d C -> C/beta, k 3 -> BN -> ReLU -> conv1d -> C, sigmoid), and a global
+    branch a per-clip, per-channel temporal kernel of ``kernel_size`` taps that sums to one
+    (Linear T -> alpha T -> BN -> ReLU -> Linear -> softmax). The features are scaled by the
+    importance, then convolved along time with their own kernel (zero padded)."""
+
+    def __init__(self, channels: int, num_segments: int = 8, alpha: int = 2,
+                 kernel_size: int = 3, beta: int = 4):
+        super().__init__()
+        self.num_segments, self.kernel_size = num_segments, kernel_size
+        self.G = nn.Sequential(nn.Linear(num_segments, num_segments * alpha, bias=False),
+                               nn.BatchNorm1d(num_segments * alpha), nn.ReLU(inplace=True),
+                               nn.Linear(num_segments * alpha, kernel_size, bias=False),
+                               nn.Softmax(-1))
+        self.L = nn.Sequential(nn.Conv1d(channels, channels // beta, 3, padding=1, bias=False),
+                               nn.BatchNorm1d(channels // beta), nn.ReLU(inplace=True),
+                               nn.Conv1d(channels // beta, channels, 1, bias=False),
+                               nn.Sigmoid())
+
+    def forward(self, x):
+        nt, c, h, w = x.shape
+        t, k = self.num_segments, self.kernel_size
+        if nt % t:
+            raise ValueError(f"batch*time {nt} is not a multiple of num_segments {t}")
+        b = nt // t
+        clip = x.view(b, t, c, h, w)
+        pooled = clip.mean((3, 4)).permute(0, 2, 1)  # (B, C, T)
+        taps = self.G(pooled.reshape(b * c, t)).view(b, 1, c, k, 1, 1)
+        scaled = clip * self.L(pooled).permute(0, 2, 1)[..., None, None]
+        padded = nn.functional.pad(scaled, (0, 0, 0, 0, 0, 0, k // 2, k // 2))
+        out = sum(taps[:, :, :, j] * padded[:, j:j + t] for j in range(k))
+        return out.reshape(nt, c, h, w)

@@ -38,7 +38,10 @@ def create_model(name: str, num_classes: int = 52, **kwargs):
         near = difflib.get_close_matches(name, _MODELS, n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise MicroactionError(f"unknown model {name!r}{hint} (see `microaction models`)")
-    model = _MODELS[name](num_classes=num_classes, **kwargs)
+    try:
+        model = _MODELS[name](num_classes=num_classes, **kwargs)
+    except TypeError as exc:  # an argument this family does not take
+        raise MicroactionError(f"{name}: {exc}") from None
     model.model_name = name
     model.model_kwargs = {"num_classes": num_classes, **kwargs}
     return model

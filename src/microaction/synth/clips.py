@@ -85,11 +85,12 @@ def pose_at(programs: list[Program], i: int, app: Appearance, breath: float = 0.
             field, _, side = name.partition(":")
             if field == "glasses":
                 continue
-            getattr(pose, field)[int(side)] = bool(value)
+            if value[i] if np.ndim(value) else value:  # a flag may hold only in a time span
+                getattr(pose, field)[int(side)] = True
     j = skeleton(pose, app)  # hands do not move the skeleton, so landmarks are known first
     for prog in programs:
         for k, reach in enumerate(prog.reach):
-            if reach is None:
+            if reach is None or reach.weight[i] == 0:  # a hand at rest: another may move it
                 continue
             rest = j[f"rest{k}"]
             target = j[reach.landmark] + reach.offset[i]
