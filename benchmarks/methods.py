@@ -31,7 +31,6 @@ from microaction.engine.runner import fit
 from microaction.inference import score_split
 from microaction.io import write_json
 from microaction.metrics import ma52_report
-from microaction.models import create_model
 from microaction.models.profile import count_parameters, flops_per_clip
 from microaction.synth.clips import generate_dataset
 

@@ -164,7 +164,6 @@ def test_session_pose_is_the_clip_pose_inside_an_instance():
 def test_timeline_streams_and_matches_window_clips(trained, sessions, tmp_path):
     """Every window's scores equal the model's scores of that window cut out as a clip; the
     reader holds at most one window of frames."""
-    from microaction.data.clips import frame_selector
     from microaction.data.video import read_video
     from microaction.inference import Predictor
     from microaction.timeline import score_windows, segments, window_plan

@@ -29,7 +29,8 @@ class _LineProgress:
         took = time.monotonic() - self.start
         total = f"/{self.total}" if self.total else ""
         extra = f", {self.postfix}" if self.postfix else ""
-        print(f"{self.desc}: {self.n}{total} {self.unit}s in {took:.0f} s{extra}",
+        unit = self.unit if self.unit == "s" else f"{self.unit}s"
+        print(f"{self.desc}: {self.n}{total} {unit} in {took:.0f} s{extra}",
               file=sys.stderr, flush=True)
 
     def __enter__(self):

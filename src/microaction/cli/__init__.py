@@ -12,7 +12,7 @@ from microaction import __version__
 from microaction.errors import MicroactionError
 
 # group modules, in the order their verbs are listed by --help
-GROUPS = ("data", "models", "train", "scores", "predict", "timeline", "demo")
+GROUPS = ("data", "models", "train", "scores", "predict", "timeline", "emotion", "demo")
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -225,6 +225,8 @@ class Pose:
     curl: list = field(default_factory=lambda: [0.0, 0.0])  # leg drawn up onto the stool
     cross: float = 0.0  # right-over-left leg crossing, 0..1 (sign picks the leg)
     obj: float = 0.0  # an object held in the hands (playing objects), its rotation
+    smile: float = 0.0  # mouth corners up (+, a smile) or down (-, a frown), -1..1
+    brow: float = 0.0  # brows raised (+) or lowered and drawn in (-), -1..1
 
 
 SIDES = (-1, 1)
@@ -382,13 +384,26 @@ def render_frames(poses: list[Pose], app: Appearance, cam: Camera, width: int, h
                - hright * (0.35 * r * np.sin(yaw))[:, None],
                0.88 * r, r * (0.28 + 0.15 * app.hair_size), roll, app.hair)
     eye_open = np.array([p.eye_open for p in poses])
+    brow = np.array([p.brow for p in poses])[:, None]
+    smile = np.array([p.smile for p in poses])[:, None]
     for k in range(2):
         eye = j[f"eye{k}"]
         cv.ellipse(eye, 0.03, 0.02 * eye_open + 0.003, roll, (25, 20, 20))
-        cv.capsule(eye + hup * 0.045 - hright * 0.03, eye + hup * 0.045 + hright * 0.03, 0.008,
-                   dark(app.hair, 0.6))
+        if brow.any():  # raised brows sit higher; lowered ones also slant toward the nose
+            inner = hright * (0.03 * SIDES[1 - k])
+            cv.capsule(eye + hup * (0.045 + 0.03 * brow) + inner * (1 + 0.3 * np.minimum(brow, 0)),
+                       eye + hup * (0.045 + 0.03 * brow - 0.02 * np.minimum(brow, 0)) - inner,
+                       0.008, dark(app.hair, 0.6))
+        else:
+            cv.capsule(eye + hup * 0.045 - hright * 0.03, eye + hup * 0.045 + hright * 0.03,
+                       0.008, dark(app.hair, 0.6))
     cv.capsule(j["nose"] + hup * 0.07, j["nose"], 0.018, dark(skin, 0.8))
-    cv.capsule(j["mouth"] - hright * 0.05, j["mouth"] + hright * 0.05, 0.012, (150, 60, 60))
+    if smile.any():  # the corners move up (smile) or down (frown) from the mouth's centre
+        for k in range(2):
+            corner = j["mouth"] + hright * (0.055 * SIDES[k]) + hup * (0.035 * smile)
+            cv.capsule(j["mouth"], corner, 0.012, (150, 60, 60))
+    else:
+        cv.capsule(j["mouth"] - hright * 0.05, j["mouth"] + hright * 0.05, 0.012, (150, 60, 60))
     lift_amount = np.array([p.glasses_lift for p in poses])
     glasses = np.full(n, app.glasses) | (lift_amount != 0)
     lift = hup * (0.03 * lift_amount)[:, None]
