@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean mutate
+.PHONY: demo test install clean mutate browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/microaction demo --out runs/demo
 
-test: $(STAMP)
+# The web app's tests drive a real Chromium (Debian's package; Playwright cannot download one
+# here). As root with apt-get it is installed when missing; otherwise those tests skip, loudly.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "warning: chromium is not installed; the browser tests will be skipped"; fi; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 clean:

@@ -81,10 +81,10 @@ def window_plan(fps: float, window: float, stride: float, spec) -> tuple[int, in
 
 
 def score_windows(predictor: Predictor, video: str | Path, window: float = DEFAULT_WINDOW,
-                  stride: float = DEFAULT_STRIDE, batch: int = 8,
-                  progress: bool = True) -> WindowScores:
+                  stride: float = DEFAULT_STRIDE, batch: int = 8, progress: bool = True,
+                  callback=None) -> WindowScores:
     """Decode ``video`` once and score every full window. A video shorter than one window is an
-    error naming it."""
+    error naming it. ``callback(seconds_done, seconds_total_or_None)`` reports progress."""
     spec = predictor.spec
     probe = FrameStream(video, lambda i: False)
     length, step, offsets = window_plan(probe.fps, window, stride, spec)
@@ -129,6 +129,8 @@ def score_windows(predictor: Predictor, video: str | Path, window: float = DEFAU
         if now > done_s:
             bar.update(now - done_s)
             done_s = now
+            if callback is not None:
+                callback(now, total)
     flush()
     bar.close()
     if not probs:

@@ -12,7 +12,8 @@ from microaction import __version__
 from microaction.errors import MicroactionError
 
 # group modules, in the order their verbs are listed by --help
-GROUPS = ("data", "models", "train", "scores", "predict", "timeline", "emotion", "demo")
+GROUPS = ("data", "models", "train", "scores", "predict", "timeline", "emotion", "web",
+          "demo")
 
 
 class _StderrHandler(logging.StreamHandler):
