@@ -39,9 +39,14 @@ def shared_ma52():
     return SHARED
 
 
+_SKIPPED_BROWSER_TESTS = []
+
+
 def pytest_runtest_logreport(report):
     if report.skipped and _SKIP_REASON in str(report.longrepr):
         _SKIPPED_REFERENCE_TESTS.append(report.nodeid)
+    if report.skipped and "BROWSER TESTS NOT RUN" in str(report.longrepr):
+        _SKIPPED_BROWSER_TESTS.append(report.nodeid)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -52,6 +57,11 @@ def pytest_terminal_summary(terminalreporter):
                               f"$MICROACTION_SHARED is not set.", red=True)
         for nodeid in _SKIPPED_REFERENCE_TESTS:
             terminalreporter.line(f"  {nodeid}", red=True)
+    if _SKIPPED_BROWSER_TESTS:
+        terminalreporter.section("BROWSER TESTS NOT RUN", sep="!", red=True, bold=True)
+        terminalreporter.line(f"{len(_SKIPPED_BROWSER_TESTS)} web app tests were SKIPPED: no "
+                              f"chromium (apt-get install chromium; `make test` installs it "
+                              f"as root).", red=True)
 
 
 @pytest.fixture(scope="session")

@@ -156,3 +156,28 @@ def timeline_png(segments, lanes: list[str], lane_of, names: list[str], duration
                   bbox_to_anchor=(0.5, -0.12 - 0.6 / len(lanes)), frameon=False)
     _save(fig, out)
     plt.close(fig)
+
+
+def explanation_grid(frames: np.ndarray, overlays: np.ndarray, title: str, out: str | Path,
+                     captions: list[str] | None = None, columns: int = 8) -> None:
+    """The frames a model saw (top row of each pair) above their heat overlays; at most
+    ``columns`` frames a row pair (a longer clip is shown every k-th frame)."""
+    plt = _pyplot()
+    step = max(1, int(np.ceil(len(frames) / (2 * columns))))
+    keep = list(range(0, len(frames), step))
+    cols = min(columns, len(keep))
+    pairs = int(np.ceil(len(keep) / cols))
+    fig, axes = plt.subplots(2 * pairs, cols, figsize=(1.7 * cols, 3.5 * pairs + 0.5), dpi=110,
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for n, i in enumerate(keep):
+        r, c = 2 * (n // cols), n % cols
+        axes[r][c].imshow(frames[i])
+        axes[r + 1][c].imshow(overlays[i])
+        if captions:
+            axes[r][c].set_title(captions[i], fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(wspace=0.04, hspace=0.12)
+    _save(fig, out)
+    plt.close(fig)

@@ -12,7 +12,7 @@ from microaction import __version__
 from microaction.errors import MicroactionError
 
 # group modules, in the order their verbs are listed by --help
-GROUPS = ("data", "models", "train", "scores", "predict", "timeline", "emotion", "web",
+GROUPS = ("data", "models", "train", "scores", "predict", "explain", "timeline", "emotion", "web",
           "demo")
 
 

@@ -1,4 +1,4 @@
-"""Model verbs: ``models``, ``info``, ``convert``, ``embed-labels``."""
+"""Model verbs: ``models``, ``info``, ``convert``, ``export``, ``embed-labels``."""
 
 from __future__ import annotations
 
@@ -121,6 +121,24 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from microaction.export import export
+
+    meta = export(args.checkpoint, args.format, args.out)
+    opset = f", ONNX opset {meta['opset']}" if meta["opset"] else ""
+    print(f"wrote {args.out}: {meta['model']} as {args.format}{opset}, input (batch, 3, "
+          f"{meta['input_spec']['clip_len']}, {meta['input_spec']['size']}, "
+          f"{meta['input_spec']['size']}) with a dynamic batch, {len(meta['class_names'])} "
+          f"classes; checked against PyTorch: max |softmax difference| "
+          f"{meta['parity_max_abs_softmax']:.1e}")
+    if meta["parity_max_abs_softmax"] > 1e-4:
+        from microaction.errors import MicroactionError
+
+        raise MicroactionError(f"{args.out}: the export differs from PyTorch by "
+                               f"{meta['parity_max_abs_softmax']:.1e} (> 1e-4); do not use it")
+    return 0
+
+
 def register(sub) -> None:
     p = add_verb(sub, "models", "list registered models with input and parameter count",
                  "microaction models 'manet_*' --flops", cmd_models)
@@ -144,6 +162,17 @@ def register(sub) -> None:
     p.add_argument("--clip-len", type=int, default=8, help="segments the model was trained with")
     p.add_argument("--label-names", type=Path, default=None,
                    help="label_name.txt for the class names (default: MA-52's for 52 classes)")
+
+    p = add_verb(sub, "export", "export a checkpoint to ONNX or TorchScript for deployment",
+                 "microaction export runs/demo/train/best.pt --format onnx --out demo.onnx",
+                 cmd_export,
+                 "Input (batch, 3, T, H, W) with a dynamic batch, output logits; the input spec, "
+                 "class\nnames and test views travel inside the file. Checked against PyTorch "
+                 "after writing.\n`microaction predict` accepts the result.")
+    p.add_argument("checkpoint", type=Path, help="a microaction checkpoint (.pt)")
+    p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx",
+                   help="ONNX (ONNX Runtime) or TorchScript (PyTorch without Python code)")
+    p.add_argument("--out", type=Path, required=True, help="file to write")
 
     p = add_verb(sub, "embed-labels", "compute a label-embedding table from class names",
                  "microaction embed-labels data/synth/label_name.txt --out emb.npy",

@@ -8,6 +8,19 @@ from pathlib import Path
 from microaction.cli.common import add_verb, positive_int, setup_torch, views
 
 
+def is_export(path: Path) -> bool:
+    """An ONNX file, or a TorchScript archive carrying microaction's metadata."""
+    import zipfile
+
+    if path.suffix.lower() == ".onnx":
+        return True
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith("extra/microaction.json") for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def cmd_predict(args) -> int:
     import json
 
@@ -16,8 +29,13 @@ def cmd_predict(args) -> int:
 
     setup_torch()
     clips, crops = args.views or (None, None)
-    predictor = Predictor.from_checkpoint(args.checkpoint, num_clips=clips, test_crops=crops,
-                                          force=args.force)
+    if is_export(args.checkpoint):
+        from microaction.export import ExportedPredictor
+
+        predictor = ExportedPredictor(args.checkpoint, clips, crops)
+    else:
+        predictor = Predictor.from_checkpoint(args.checkpoint, num_clips=clips,
+                                              test_crops=crops, force=args.force)
     header = predictor.header()
     results, failed = [], 0
     for video in args.videos:
@@ -49,7 +67,9 @@ def register(sub) -> None:
                  "Uses the checkpoint's own sampling, transforms and test views. A video that "
                  "cannot\nbe read gets an error line; the others still run; exit code 1 if any "
                  "failed.")
-    p.add_argument("checkpoint", type=Path, help="a microaction checkpoint (.pt)")
+    p.add_argument("checkpoint", type=Path,
+                   help="a microaction checkpoint (.pt), or a model made by `export` (.onnx "
+                        "runs with ONNX Runtime, TorchScript with PyTorch)")
     p.add_argument("videos", nargs="+", type=Path, help="video files")
     p.add_argument("--topk", type=positive_int, default=5,
                    help="how many actions to list per video (at most the class count)")

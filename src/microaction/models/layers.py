@@ -13,9 +13,9 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> to
     zeros enter at the clip ends (no wrap-around).
     """
     nt, c, h, w = x.shape
-    if nt % num_segments:
+    if not torch.jit.is_tracing() and nt % num_segments:
         raise ValueError(f"batch*time {nt} is not a multiple of num_segments {num_segments}")
-    x = x.view(nt // num_segments, num_segments, c, h, w)
+    x = x.view(-1, num_segments, c, h, w)  # -1: the batch stays dynamic when exported
     fold = c // shift_div
     out = torch.zeros_like(x)
     out[:, :-1, :fold] = x[:, 1:, :fold]
@@ -92,25 +92,24 @@ class TemporalInterlace(nn.Module):
     def offsets_and_weights(self, pooled: torch.Tensor):
         """``pooled`` ``(B, fold, T)`` -> offsets ``(B, 2)`` in (-2, 2), weights ``(B, T, 2)``
         in (0, 2)."""
-        b, _, t = pooled.shape
-        h = torch.relu(self.offset_fc1(self.offset_conv(pooled).view(b, t)))
+        t = pooled.shape[2]
+        h = torch.relu(self.offset_fc1(self.offset_conv(pooled).view(-1, t)))
         offsets = 4 * (torch.sigmoid(self.offset_fc2(h)) - 0.5)
         weights = 2 * torch.sigmoid(self.weight_conv(pooled)).permute(0, 2, 1)
         return offsets, weights
 
     def forward(self, x):
         nt, c, h, w = x.shape
-        t = self.num_segments
-        if nt % t:
+        t, f = self.num_segments, self.fold
+        if not torch.jit.is_tracing() and nt % t:
             raise ValueError(f"batch*time {nt} is not a multiple of num_segments {t}")
-        b, f = nt // t, self.fold
-        moved = x[:, :f].reshape(b, t, f, h, w)
+        moved = x[:, :f].reshape(-1, t, f, h, w)
         offsets, weights = self.offsets_and_weights(moved.mean((3, 4)).permute(0, 2, 1))
         signed = torch.cat([offsets, -offsets], 1)  # (B, 4): o1, o2, -o1, -o2
-        groups = moved.view(b, t, 4, f // 4, h, w)
+        groups = moved.view(-1, t, 4, f // 4, h, w)
         out = torch.stack([fractional_shift(groups[:, :, g], signed[:, g]) for g in range(4)], 2)
         out = out * weights[:, :, [0, 1, 0, 1], None, None, None]
-        return torch.cat([out.reshape(nt, f, h, w), x[:, f:]], 1)
+        return torch.cat([out.reshape(-1, f, h, w), x[:, f:]], 1)
 
     def extra_repr(self):
         return f"num_segments={self.num_segments}, fold={self.fold}"
@@ -119,14 +118,20 @@ class TemporalInterlace(nn.Module):
 def fractional_shift(x: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
     """``x`` ``(B, T, ...)`` moved along time by ``offset`` ``(B,)`` frames: out(t) = x(t - o),
     linearly interpolated, zero outside the clip (differentiable in ``offset``)."""
-    b, t = x.shape[:2]
+    t = x.shape[1]
     whole = torch.floor(offset)
-    frac = (offset - whole).view(b, 1, *([1] * (x.dim() - 2)))
-    pad = int(whole.abs().max().item()) + 2
-    padded = torch.cat([x.new_zeros(b, pad, *x.shape[2:]), x, x.new_zeros(b, pad, *x.shape[2:])], 1)
+    frac = (offset - whole).view(-1, 1, *([1] * (x.dim() - 2)))
+    pad = 4  # the interlace's offsets lie in (-2, 2): floor in [-2, 1], one more for frac
+    zeros = torch.zeros_like(x[:, :1]).expand(-1, pad, *x.shape[2:])
+    padded = torch.cat([zeros, x, zeros], 1)
     src = torch.arange(t, device=x.device)[None, :] - whole.long()[:, None] + pad  # (B, T)
-    rows = torch.arange(b, device=x.device)[:, None]
-    return (1 - frac) * padded[rows, src] + frac * padded[rows, src - 1]
+    def take(index):
+        for _ in range(x.dim() - 2):
+            index = index.unsqueeze(-1)
+        index = index.expand(-1, -1, *x.shape[2:])
+        return torch.gather(padded, 1, index.clamp(0, t + 2 * pad - 1))
+
+    return (1 - frac) * take(src) + frac * take(src - 1)
 
 
 class TemporalAdaptiveModule(nn.Module):
@@ -153,13 +158,12 @@ class TemporalAdaptiveModule(nn.Module):
     def forward(self, x):
         nt, c, h, w = x.shape
         t, k = self.num_segments, self.kernel_size
-        if nt % t:
+        if not torch.jit.is_tracing() and nt % t:
             raise ValueError(f"batch*time {nt} is not a multiple of num_segments {t}")
-        b = nt // t
-        clip = x.view(b, t, c, h, w)
+        clip = x.view(-1, t, c, h, w)
         pooled = clip.mean((3, 4)).permute(0, 2, 1)  # (B, C, T)
-        taps = self.G(pooled.reshape(b * c, t)).view(b, 1, c, k, 1, 1)
+        taps = self.G(pooled.reshape(-1, t)).view(-1, 1, c, k, 1, 1)
         scaled = clip * self.L(pooled).permute(0, 2, 1)[..., None, None]
         padded = nn.functional.pad(scaled, (0, 0, 0, 0, 0, 0, k // 2, k // 2))
         out = sum(taps[:, :, :, j] * padded[:, j:j + t] for j in range(k))
-        return out.reshape(nt, c, h, w)
+        return out.reshape(-1, c, h, w)

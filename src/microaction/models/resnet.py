@@ -123,13 +123,14 @@ class SegmentResNet(HeadMixin, nn.Module):
                        init_std=0.001 if pretrained else None)
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
-        b, c, t, h, w = x.shape
+        t = x.shape[2]
         if self.temporal in ("interlace", "adaptive") and t != self.input_spec.clip_len:
             raise ValueError(f"{self.temporal} modules are built for {self.input_spec.clip_len} "
                              f"frames, got {t}")
         for sh in self.shifts:  # the shift needs T to fold (B*T) back into clips
             sh.num_segments = t
-        feat = self.trunk(x.transpose(1, 2).reshape(b * t, c, h, w))  # (B*T, F)
+        feat = self.trunk(x.transpose(1, 2).flatten(0, 1))  # (B*T, F); -1s keep B dynamic
         logits, emb = self.head(feat)
-        logits = logits.view(b, t, -1).mean(1)
-        return ModelOutput(logits, emb.view(b, t, -1).mean(1) if emb is not None else None)
+        logits = logits.view(-1, t, logits.shape[-1]).mean(1)
+        return ModelOutput(logits, emb.view(-1, t, emb.shape[-1]).mean(1)
+                           if emb is not None else None)

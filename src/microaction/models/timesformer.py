@@ -50,13 +50,13 @@ class DividedBlock(nn.Module):
 
     def forward(self, cls: torch.Tensor, patches: torch.Tensor):
         """``cls`` ``(B, D)``, ``patches`` ``(B, T, N, D)`` -> the same shapes."""
-        b, t, n, d = patches.shape
-        xt = patches.transpose(1, 2).reshape(b * n, t, d)
+        _, t, n, d = patches.shape  # the batch stays -1 (dynamic when exported)
+        xt = patches.transpose(1, 2).reshape(-1, t, d)
         temporal = self.temporal_fc(self._attend(self.temporal_attn, self.temporal_norm1(xt)))
-        patches = patches + temporal.view(b, n, t, d).transpose(1, 2)
-        frames = torch.cat([cls[:, None, None, :].expand(b, t, 1, d), patches], 2)
-        spatial = self._attend(self.attn, self.norm1(frames.reshape(b * t, n + 1, d)))
-        spatial = spatial.view(b, t, n + 1, d)
+        patches = patches + temporal.view(-1, n, t, d).transpose(1, 2)
+        frames = torch.cat([cls[:, None, None, :].expand(-1, t, 1, d), patches], 2)
+        spatial = self._attend(self.attn, self.norm1(frames.reshape(-1, n + 1, d)))
+        spatial = spatial.view(-1, t, n + 1, d)
         cls = cls + spatial[:, :, 0].mean(1)
         patches = patches + spatial[:, :, 1:]
         cls = cls + self.mlp(self.norm2(cls))
@@ -89,13 +89,14 @@ class TimeSformer(HeadMixin, nn.Module):
 
     def tokens(self, x: torch.Tensor):
         """Video -> (class token ``(B, D)``, patch tokens ``(B, T, N, D)``) before the blocks."""
-        b, c, t, h, w = x.shape
+        t = x.shape[2]
         if t > self.time_embed.shape[1]:
             raise ValueError(f"{t} frames but the time embedding has {self.time_embed.shape[1]}")
-        p = self.patch_embed(x.transpose(1, 2).reshape(b * t, c, h, w))  # (B*T, D, h, w)
+        p = self.patch_embed(x.transpose(1, 2).flatten(0, 1))  # (B*T, D, h, w)
         p = p.flatten(2).transpose(1, 2) + self.pos_embed[:, 1:]
-        p = p.view(b, t, -1, p.shape[-1]) + self.time_embed[:, :t, None]
-        return (self.cls_token + self.pos_embed[:, :1])[:, 0].expand(b, -1), p
+        p = p.view(-1, t, p.shape[1], p.shape[2]) + self.time_embed[:, :t, None]
+        cls = (self.cls_token + self.pos_embed[:, :1])[:, 0].expand(p.shape[0], -1)
+        return cls, p
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         cls, patches = self.tokens(x)

@@ -44,6 +44,28 @@ def render_clip(action_id: int, length: int, size: int, rng: np.random.Generator
     """Render one clip of ``action_id``: ``(length, H, W, 3)`` uint8. ``realism=False`` leaves
     out what is not the action -- sensor noise, camera jitter, breathing, blinking and
     distractor movements -- to measure the action's own motion."""
+    scene = clip_scene(action_id, length, size, rng, appearance, distractors, fps, realism)
+    return render_frames(scene.poses, scene.app, scene.cam, scene.width, scene.height, rng,
+                         scene.jitter)
+
+
+@dataclass
+class Scene:
+    """Everything a clip's frames are drawn from (for measurements that need the geometry)."""
+
+    poses: list
+    app: Appearance
+    cam: Camera
+    jitter: np.ndarray  # (T, 2) camera shift in pixels
+    width: int
+    height: int
+
+
+def clip_scene(action_id: int, length: int, size: int, rng: np.random.Generator,
+               appearance: Appearance | None = None, distractors: float = 0.5,
+               fps: float = 30.0, realism: bool = True) -> Scene:
+    """The poses, look and camera of one clip (``render_clip`` draws them; drawing then uses
+    ``rng`` for the sensor noise)."""
     width, height = frame_size(size)
     app = appearance if appearance is not None else Appearance.random(rng)
     cam = Camera.random(rng, width, height)
@@ -65,7 +87,7 @@ def render_clip(action_id: int, length: int, size: int, rng: np.random.Generator
     else:
         cam.noise = 0.0
     poses = [pose_at(programs, i, app, breath[i], eye[i]) for i in range(length)]
-    return render_frames(poses, app, cam, width, height, rng, jitter)
+    return Scene(poses, app, cam, jitter, width, height)
 
 
 def pose_at(programs: list[Program], i: int, app: Appearance, breath: float = 0.0,
