@@ -113,3 +113,12 @@ def test_synthetic_manet_config_is_the_demo_recipe():
                           ["data.root=x"]).to_dict()
     demo = demo_config(Path("x"), "manet_r18", DEMO["size"], DEMO["epochs"]).to_dict()
     assert shipped == demo
+
+
+def test_yaml_quirks_are_read_as_meant():
+    """YAML 1.1 reads 5e-05 (no dot) as text and a bare `off` as false: both mean what a user
+    wrote."""
+    cfg = load_config(None, ["train.lr=5e-05", "train.amp=off"])
+    assert cfg.train.lr == 5e-05 and cfg.train.amp == "off"
+    with pytest.raises(ConfigError, match="train.lr must be float"):
+        load_config(None, ["train.lr=fast"])

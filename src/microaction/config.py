@@ -191,6 +191,11 @@ def _coerce(value, hint, key: str, where: str):
     base = next((a for a in args if a is not type(None)), hint) if args else hint
     if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if base is float and isinstance(value, str):  # YAML 1.1 reads 5e-05 (no dot) as text
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if base is bool and isinstance(value, bool):
         return value
     if base is int and isinstance(value, int) and not isinstance(value, bool):
