@@ -18,7 +18,6 @@ import logging
 import re
 from pathlib import Path
 
-import torch
 
 from microaction.config import Config
 from microaction.engine.checkpoint import save_checkpoint
@@ -37,17 +36,10 @@ DEPTH_OF = {(True, (3, 4, 6, 3)): 50, (True, (3, 4, 23, 3)): 101,
 
 def read_official(path: str | Path) -> dict:
     """The ``state_dict`` of an official checkpoint, loaded without running code."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path}: cannot be loaded as weights only ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
-    if not isinstance(state, dict) or not any(k.startswith(("backbone.", "module.backbone."))
-                                              for k in state):
+    from microaction.models.weights import local_state
+
+    state = local_state(path, "checkpoint")
+    if not any(k.startswith(("backbone.", "module.backbone.")) for k in state):
         raise CheckpointError(f"{path}: not an mmaction2-layout checkpoint (no backbone.* keys "
                               f"under state_dict)")
     return {k.removeprefix("module."): v for k, v in state.items()}

@@ -32,6 +32,14 @@ def add_quiet(p) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
+def add_generator_args(p, splits: str) -> None:
+    """What every synthetic-data verb takes: seed, splits, worker processes, quiet."""
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same frames)")
+    p.add_argument("--splits", default=splits, help="comma-separated splits to write")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    add_quiet(p)
+
+
 class DeprecatedAlias(argparse.Action):
     """An old flag kept for one release: stores into the new flag's dest and says so."""
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microaction.cli.common import add_quiet, add_verb, csv_ints, deprecated_alias, positive_int
+from microaction.cli.common import (add_generator_args, add_quiet, add_verb, csv_ints,
+                                    deprecated_alias, positive_int)
 from microaction.errors import MicroactionError
 
 
@@ -95,14 +96,11 @@ def register(sub) -> None:
     p.add_argument("--size", type=int, default=112, help="frame width in px (height is 1.2x)")
     p.add_argument("--length", type=int, default=48, help="frames per clip (30 fps)")
     deprecated_alias(p, "--frames", "--length", "length", int)
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same frames)")
-    p.add_argument("--splits", default="train,val,test", help="comma-separated splits to write")
     p.add_argument("--participants", type=positive_int, default=24,
                    help="distinct synthetic people")
     p.add_argument("--distractors", type=float, default=0.5,
                    help="probability of a small distractor movement per clip")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
-    add_quiet(p)
+    add_generator_args(p, "train,val,test")
 
     p = add_verb(sub, "check", "validate a dataset: lists, files, decoding, labels",
                  "microaction check /data/MA-52", cmd_check,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microaction.cli.common import add_quiet, add_verb, positive_int, setup_torch
+from microaction.cli.common import (add_generator_args, add_quiet, add_verb, positive_int,
+                                    setup_torch)
 
 
 def cmd_synth_emotions(args) -> int:
@@ -116,10 +117,7 @@ def register(sub) -> None:
                    help="how much emotion changes the action rates (0: not at all)")
     p.add_argument("--face-strength", type=float, default=1.0,
                    help="how strong the facial cue is (0: none)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--splits", default="train,test", help="comma-separated splits")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
-    add_quiet(p)
+    add_generator_args(p, "train,test")
 
     p = add_verb(sub, "emotion", "emotion recognition from micro-action cues (fit, predict)",
                  "microaction emotion fit labels.csv --checkpoint best.pt --out emotion.json",

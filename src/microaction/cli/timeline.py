@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from microaction.cli.common import add_quiet, add_verb, positive_int, setup_torch
+from microaction.cli.common import (add_generator_args, add_quiet, add_verb, positive_int,
+                                    setup_torch)
 
 
 def cmd_synth_sessions(args) -> int:
@@ -115,10 +116,7 @@ def register(sub) -> None:
     p.add_argument("--size", type=int, default=57, help="frame width in px (height is 1.2x)")
     p.add_argument("--overlap", type=float, default=0.25,
                    help="probability that an action has a second one overlapping it")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--splits", default="train,val,test", help="comma-separated splits")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
-    add_quiet(p)
+    add_generator_args(p, "train,val,test")
 
     p = add_verb(sub, "cut-windows", "cut labelled windows (and 'no action' ones) from sessions",
                  "microaction cut-windows data/sessions data/session_windows --window 2",

@@ -24,12 +24,12 @@ def torchvision_state(enum_name: str, member: str, what: str) -> dict:
                               f"{exc}); pass a local file with model.pretrained=PATH") from None
 
 
-def local_state(path: str | Path) -> dict:
+def local_state(path: str | Path, what: str = "pretrained weights file") -> dict:
     """A state dict saved with ``torch.save`` (optionally under ``state_dict``), loaded with
-    ``weights_only=True``."""
+    ``weights_only=True``; ``what`` names the file in errors."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: pretrained weights file not found")
+        raise CheckpointError(f"{path}: {what} not found")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
