@@ -245,8 +245,8 @@ def test_family_trains_tests_scores_and_predicts(name, tiny_synth, tmp_path, cap
     raw["model"].pop("frames", None)
     if name.startswith("timesformer"):
         raw["train"].update(optimizer="adamw", lr=0.0005, param_groups="transformer")
-    if name == "r2plus1d_r18":
-        raw["train"].update(amp="bf16")  # the autocast path, with 3D convolutions
+    if name == "timesformer_s":
+        raw["train"].update(amp="bf16")  # the autocast path (bf16 3D convs are slow on CPUs)
     cfg.write_text(yaml.safe_dump(raw))
     work = tmp_path / "w"
     assert main(["train", str(cfg), "--work-dir", str(work), "-q"]) == 0
