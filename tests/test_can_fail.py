@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _env():
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # a PYTHONPATH already set comes first (benchmarks/planted_bugs.py points it at a copy)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT / "src"))
+                                        if p)
     env["OMP_NUM_THREADS"] = "1"
     return env
 
