@@ -27,7 +27,7 @@ BUGS = [
      ["tests/test_can_fail.py::test_cached_training_decodes_each_clip_once"]),
     ("DDP: every rank trains on rank 0's shard", "engine/loop.py",
      "num_replicas=info.world_size, rank=info.rank,", "num_replicas=info.world_size, rank=0,",
-     ["tests/test_can_fail.py::test_train_loader_shards_are_disjoint",
+     ["tests/test_core_checks.py::test_train_loader_shards_are_disjoint",
       "tests/test_can_fail.py::test_ddp_ranks_train_on_disjoint_halves"]),
     ("SE gate without its sigmoid", "models/layers.py",
      "s = torch.sigmoid(self.fc2(torch.relu(self.fc1(s))))",

@@ -264,3 +264,43 @@ def test_schedule_edges():
     # warm-up (0 + 1/4) / 0.5, (1/4 + 1/4) / 0.5, then cos over the half epoch left
     assert _lrs(4, iters_per_epoch=4, schedule="cosine", epochs=1, warmup_epochs=0.5) == \
         pytest.approx([0.5, 1.0, 1.0, 0.5 * (1 + math.cos(math.pi * 0.5))])
+
+
+def test_dense_sampling_on_a_short_video_takes_the_largest_interval_that_fits():
+    # oracle: search every interval from the asked one down to 1
+    from microaction.data.sampling import dense_indices
+
+    for clip_len, interval in ((8, 8), (8, 32), (4, 5), (16, 2)):
+        for length in range(clip_len, 3 * clip_len * interval):
+            want = next(i for i in range(interval, 0, -1) if (clip_len - 1) * i + 1 <= length)
+            idx = dense_indices(length, clip_len, interval, False)[0]
+            assert (np.diff(idx) == want).all(), (clip_len, interval, length, idx)
+            assert idx[-1] <= length - 1
+
+
+def test_dense_training_starts_come_from_the_given_generator():
+    from microaction.data.sampling import dense_indices
+
+    draw = [dense_indices(200, 8, 2, True, np.random.default_rng(7), num_clips=4)
+            for _ in range(2)]
+    assert (draw[0] == draw[1]).all()  # the same seed gives the same clips
+    other = dense_indices(200, 8, 2, True, np.random.default_rng(8), num_clips=4)
+    assert not (other == draw[0]).all()
+    assert dense_indices(200, 8, 2, True).shape == (1, 8)  # no generator: a fresh one
+
+
+@pytest.mark.parametrize("iters", [1, 3])
+def test_warmup_rises_in_equal_steps_to_the_full_rate(iters):
+    # iteration i of the W x n warm-up iterations runs at (i + 1) / (W x n) of the base rate
+    import torch
+
+    from microaction.engine.optim import build_scheduler
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = build_scheduler(opt, iters_per_epoch=iters, warmup_epochs=2, schedule="step",
+                            steps=(30, 60))
+    n = 2 * iters
+    for i in range(n + 2):
+        assert opt.param_groups[0]["lr"] == pytest.approx(min(i + 1, n) / n), i
+        opt.step()
+        sched.step()
