@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "microaction"
+import microaction
+
+# the package as imported (the checkout's src/, or a copy on PYTHONPATH)
+SRC = Path(microaction.__file__).resolve().parent
 
 LAYERS = {
     0: {"errors", "spec", "io", "labels", "progress", "__init__"},
