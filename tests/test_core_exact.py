@@ -45,8 +45,8 @@ def test_label_space_edges(tmp_path, caplog):
     assert one.names == ("0",) and one.body_name_of(0) is None and one.body_of(0) is None
     with caplog.at_level(logging.INFO, logger="microaction.labels"):
         assert len(LabelSpace.for_root(tmp_path)) == 52  # no file, no count: MA-52
-    assert f"{tmp_path / 'label_name.txt'} not found: using the built-in MA-52 class names" \
-        in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.name == "microaction.labels"] == [
+        f"{tmp_path / 'label_name.txt'} not found: using the built-in MA-52 class names"]
     bg = LabelSpace.ma52(background=True)
     assert bg.names[-1] == "no action" and len(LabelSpace.ma52()) == 52
     with pytest.raises(ValueError) as err:
