@@ -3,9 +3,9 @@
 
     python benchmarks/export_parity.py [--models tsn_r50,...] [--out runs/export_parity.json]
 
-Fresh seeded weights (parity does not depend on training). The figure is the largest absolute
-difference between the softmax outputs of PyTorch and of ONNX Runtime (CPU) / TorchScript, over
-batches of 1 and 3 random clips (the batch axis is dynamic: traced with one clip). The test
+Fresh seeded weights (`timeline_speed.fresh_checkpoint`; parity does not depend on training).
+The figure is the largest absolute difference between the softmax outputs of PyTorch and of ONNX
+Runtime (CPU) / TorchScript, over batches of 1 and 3 random clips (the batch axis is dynamic: traced with one clip). The test
 suite checks the same for the small variants at 32 px (`tests/test_explain_export.py`).
 """
 
@@ -15,13 +15,10 @@ import time
 from pathlib import Path
 
 import torch
+from timeline_speed import fresh_checkpoint
 
-from microaction.config import Config
-from microaction.engine.checkpoint import save_checkpoint
 from microaction.export import export
 from microaction.io import write_json
-from microaction.labels import ACTION_NAMES
-from microaction.models import create_model
 
 PAPER_SIZE = ("tsn_r50", "tsm_r50", "tin_r50", "tanet_r50", "c3d", "i3d_r50", "r2plus1d_r34",
               "slowfast_r50", "timesformer_b", "manet_r50")
@@ -37,18 +34,12 @@ def main():
     print("| model | input | ONNX max abs (softmax) | TorchScript max abs (softmax) | export s |")
     print("|---|---|---|---|---|")
     for name in args.models.split(","):
-        torch.manual_seed(0)
-        m = create_model(name)
-        s = m.input_spec
-        row = {"input": f"{s.clip_len} x {s.size}"}
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = Path(tmp) / "m.pt"
-            save_checkpoint(ckpt, {"model": name, "model_kwargs": m.model_kwargs,
-                                   "class_names": list(ACTION_NAMES),
-                                   "input_spec": s.to_dict(), "config": Config().to_dict(),
-                                   "state_dict": m.state_dict()})
-            del m
+            fresh_checkpoint(ckpt, name)
+            spec = torch.load(ckpt, weights_only=True)["input_spec"]
+            row = {"input": f"{spec['clip_len']} x {spec['size']}"}
             for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".ts")):
                 row[fmt] = export(ckpt, fmt, Path(tmp) / f"m{suffix}")["parity_max_abs_softmax"]
         row["seconds"] = round(time.perf_counter() - t0, 1)

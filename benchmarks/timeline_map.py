@@ -8,8 +8,8 @@ Steps (each reused when its output exists): synthetic sessions (24 train / 4 val
 each, 57 px); 2 s windows cut from the training sessions (one per instance, one of rest per
 instance); two detectors trained on them: "detector (from scratch)", 10 epochs like the plain
 classifier, and "detector (fine-tuned)", started from the plain classifier's weights (a fresh
-53-class head) and trained ``--finetune-epochs`` (5) at half the learning rate -- what a user with MA-52 and a few annotated
-interviews would do; timelines of the val sessions for every model at thresholds 0.01 ... 0.5,
+53-class head) and trained ``--finetune-epochs`` (5) at half the learning rate -- what a user
+with MA-52 and a few annotated interviews would do; timelines of the val sessions for every model at thresholds 0.01 ... 0.5,
 the threshold with the best average mAP on val kept; then the test sessions: mAP at tIoU
 0.1 ... 0.9 and average, action- and body-level.
 """
@@ -54,6 +54,21 @@ def timelines(ckpt: Path, videos: list[Path], out: Path, window: float, stride: 
     return scores
 
 
+def train_detector(windows: Path, out: Path, epochs: int, start: Path | None = None,
+                   lr: float | None = None) -> None:
+    """tsm_r18 with 53 classes on the session windows (skipped when ``out/best.pt`` exists);
+    ``start``: a checkpoint whose weights start the trunk (the head is fresh)."""
+    if (out / "best.pt").exists():
+        return
+    cfg = demo_config(windows, "tsm_r18", 48, epochs)
+    cfg.data.num_classes = 53
+    if start is not None:
+        cfg.model.pretrained = str(start)
+    if lr is not None:
+        cfg.train.lr = lr
+    fit(cfg, out, DistInfo(), progress=False, overwrite=True)
+
+
 def evaluate(scores: dict, gt, threshold: float, background) -> dict:
     a2b = LabelSpace.ma52().action_to_body
     pred = [Instance(vid, s.start, s.end, s.label, s.score) for vid, sc in scores.items()
@@ -87,18 +102,10 @@ def main():
     windows = args.out / "windows"
     if not (windows / "train_list_videos.txt").exists():
         cut_windows(data, windows, args.window, 1.0, splits=("train", "val"))
-    detector = args.out / "detector"
-    if not (detector / "best.pt").exists():
-        cfg = demo_config(windows, "tsm_r18", 48, args.epochs)
-        cfg.data.num_classes = 53
-        fit(cfg, detector, DistInfo(), progress=False, overwrite=True)
-    tuned = args.out / "detector_ft"
-    if not (tuned / "best.pt").exists():
-        cfg = demo_config(windows, "tsm_r18", 48, args.finetune_epochs)
-        cfg.data.num_classes = 53
-        cfg.model.pretrained = str(args.plain)
-        cfg.train.lr = 0.00025  # half the from-scratch rate: the trunk starts trained
-        fit(cfg, tuned, DistInfo(), progress=False, overwrite=True)
+    detector, tuned = args.out / "detector", args.out / "detector_ft"
+    train_detector(windows, detector, args.epochs)
+    # half the from-scratch rate: the trunk starts trained
+    train_detector(windows, tuned, args.finetune_epochs, start=args.plain, lr=0.00025)
     results = {}
     models = (("plain", args.plain), ("detector", detector / "best.pt"),
               ("detector_ft", tuned / "best.pt"))

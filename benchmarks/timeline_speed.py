@@ -77,7 +77,9 @@ def join_copies(src: Path, dst: Path, copies: int) -> None:
                     out.mux(pkt)
 
 
-def fresh_manet_r50(path: Path) -> None:
+def fresh_checkpoint(path: Path, name: str = "manet_r50", **model_kwargs) -> None:
+    """A microaction checkpoint of a freshly initialised (seed 0) model: for speed and export
+    parity, where training does not matter."""
     import torch
 
     from microaction.config import Config
@@ -88,13 +90,17 @@ def fresh_manet_r50(path: Path) -> None:
     if path.exists():
         return
     torch.manual_seed(0)
-    m = create_model("manet_r50", embed_dim=300)
-    save_checkpoint(path, {"model": "manet_r50", "model_kwargs": m.model_kwargs,
+    m = create_model(name, **model_kwargs)
+    save_checkpoint(path, {"model": name, "model_kwargs": m.model_kwargs,
                            "class_names": list(ACTION_NAMES),
                            "input_spec": m.input_spec.to_dict(), "config": Config().to_dict(),
                            "state_dict": m.state_dict(), "progress": {"epoch": 0},
-                           "training_data": {"root": "none (fresh weights, speed only)",
+                           "training_data": {"root": "none (fresh weights)",
                                              "synthetic": False, "train_clips": None}})
+
+
+def fresh_manet_r50(path: Path) -> None:
+    fresh_checkpoint(path, "manet_r50", embed_dim=300)
 
 
 def run_timeline(ckpt: Path, video: Path, out: Path) -> dict:

@@ -8,7 +8,8 @@ import time
 
 
 class _LineProgress:
-    """tqdm's small interface, printing one summary line to stderr on close."""
+    """tqdm's small interface, writing one summary line to its stream (stderr, like tqdm) on
+    close."""
 
     def __init__(self, total=None, desc: str = "", unit: str = "it", initial: int = 0,
                  enabled: bool = True, **_):
@@ -30,8 +31,8 @@ class _LineProgress:
         total = f"/{self.total}" if self.total else ""
         extra = f", {self.postfix}" if self.postfix else ""
         unit = self.unit if self.unit == "s" else f"{self.unit}s"
-        print(f"{self.desc}: {self.n}{total} {unit} in {took:.0f} s{extra}",
-              file=sys.stderr, flush=True)
+        sys.stderr.write(f"{self.desc}: {self.n}{total} {unit} in {took:.0f} s{extra}\n")
+        sys.stderr.flush()
 
     def __enter__(self):
         return self
