@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean mutate browser
+.PHONY: demo test install clean mutate mutate-layers browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,24 @@ test: $(STAMP) browser
 clean:
 	rm -rf $(VENV) runs
 
-# Mutation testing of the core modules (layers, metrics, labels, scores, sampling, optimiser
-# groups) with mutmut; not part of `make test`. Results: `$(VENV)/bin/mutmut results`.
+# Mutation testing of the core modules with mutmut; not part of `make test`. `make mutate`:
+# metrics, labels, scores, sampling, optimiser groups (config: pyproject.toml). `make
+# mutate-layers`: models/layers.py (shift, SE, TIN, TAM) against the model-layer tests, in a
+# copy of the tree under build/ (config: benchmarks/mutmut_layers.toml). One single-threaded
+# worker per core. Details: `$(VENV)/bin/mutmut results` in the folder the run used.
+MUTMUT := OMP_NUM_THREADS=1 $(abspath $(VENV))/bin/mutmut
+COUNT_RESULTS := awk -F': ' '{print $$2}' | sort | uniq -c
+
 mutate: $(STAMP)
 	$(PY) -m pip install --quiet 'mutmut==3.8.1'
 	rm -rf mutants
-	$(VENV)/bin/mutmut run || true
-	$(VENV)/bin/mutmut results --all true | awk -F': ' '{print $$2}' | sort | uniq -c
+	$(MUTMUT) run --max-children 2 || true
+	$(MUTMUT) results --all true | $(COUNT_RESULTS)
+
+mutate-layers: $(STAMP)
+	$(PY) -m pip install --quiet 'mutmut==3.8.1'
+	rm -rf build/mutate-layers && mkdir -p build/mutate-layers
+	git ls-files | tar -cf - -T - | tar -xf - -C build/mutate-layers
+	cp benchmarks/mutmut_layers.toml build/mutate-layers/pyproject.toml
+	cd build/mutate-layers && { $(MUTMUT) run --max-children 2 || true; } && \
+	  $(MUTMUT) results --all true | $(COUNT_RESULTS)

@@ -2,7 +2,7 @@
 trained on the same data with the same budget, then again with MANet's joint-embedding loss.
 
     python benchmarks/methods.py [--data runs/demo/data] [--out runs/methods] [--epochs 10]
-        [--methods tsn_r18,...] [--no-embed-runs]
+        [--methods tsn_r18,...] [--no-embed-runs | --embed-runs-only]
 
 Budget and recipe: the demo's (``microaction demo``): 52 classes x 16/8/8 clips of 32 frames at
 57 px, 48 px centre crops, 10 epochs, AdamW lr 5e-4 with cosine decay, batch 8, from scratch,
@@ -146,6 +146,9 @@ def main():
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--no-embed-runs", action="store_true",
                     help="skip the runs with the joint-embedding loss switched on")
+    ap.add_argument("--embed-runs-only", action="store_true",
+                    help="only the runs with the joint-embedding loss (plain runs already "
+                         "finished under --out are still reported)")
     ap.add_argument("--remeasure-speed", action="store_true",
                     help="measure the ms columns of finished runs again (on a quiet machine)")
     args = ap.parse_args()
@@ -158,7 +161,9 @@ def main():
     plain, embedded = {}, {}
     for method in args.methods.split(","):
         big, small, _ = METHODS[method]
-        variants = [(plain, False)]
+        variants = [] if args.embed_runs_only else [(plain, False)]
+        if args.embed_runs_only and (args.out / small / "result.json").exists():
+            variants.append((plain, False))  # finished: read back, not retrained
         if not args.no_embed_runs and method not in ("MANet",):
             variants.append((embedded, True))
         for target, embed in variants:
@@ -176,7 +181,8 @@ def main():
     summary = {"plain": plain, "with_joint_embedding_loss": embedded,
                "wall_seconds": round(time.perf_counter() - t_start)}
     write_json(args.out / "methods.json", summary)
-    print("\n" + table(plain))
+    if plain:
+        print("\n" + table(plain))
     if embedded:
         print("\nwith MANet's joint-embedding loss (model.embed_head: true):\n" + table(embedded))
     print(f"\nwall time {summary['wall_seconds'] / 60:.0f} min")

@@ -1,13 +1,17 @@
 """Timeline speed and memory on 2 cores, at MA-52's resolution (1080 x 1296).
 
     python benchmarks/timeline_speed.py [--out runs/timeline_speed] [--small runs/demo/train/best.pt]
+        [--r50-10-only] [--r50-strides 1,2]
 
 Makes a 10-minute synthetic session rendered at 180 x 216 and enlarged 6x (nearest) to
 1080 x 1296, H.264 (x264 veryfast, 2 threads), and a 30-minute one by joining three copies of
 its packets (no re-encoding). Then runs ``microaction timeline`` in a fresh process for
 manet_r50 at 224 px (fresh weights: only speed is measured) and for a small model (the demo's
-manet_r18 at 48 px), window 2 s every 1 s: wall time, real-time factor (video seconds per wall
-second) and peak resident memory of the process (its ``ru_maxrss``).
+manet_r18 at 48 px; fresh weights of the same model when that checkpoint is absent -- the speed
+does not depend on the weights), window 2 s every 1 s (manet_r50 also at the other strides of
+``--r50-strides``), the timeline's default batch and memory layout for each model: wall time,
+real-time factor (video seconds per wall second) and peak resident memory of the process (its
+``ru_maxrss``).
 
 Caveat: the enlarged synthetic frames compress far better than camera footage, so decoding them
 is cheaper than decoding real MA-52 video (measured on a real clip earlier: ~0.2 s per clip).
@@ -103,9 +107,9 @@ def fresh_manet_r50(path: Path) -> None:
     fresh_checkpoint(path, "manet_r50", embed_dim=300)
 
 
-def run_timeline(ckpt: Path, video: Path, out: Path) -> dict:
+def run_timeline(ckpt: Path, video: Path, out: Path, stride: float = 1.0) -> dict:
     cmd = [sys.executable, "-m", "microaction", "timeline", str(ckpt), str(video), "--out",
-           str(out), "-q"]
+           str(out), "--stride", f"{stride:g}", "-q"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -126,6 +130,8 @@ def main():
     ap.add_argument("--r50-10-only", action="store_true",
                     help="run manet_r50 on the 10-minute video only (the 30-minute run takes "
                          "~3x as long; the small model still runs both for the memory check)")
+    ap.add_argument("--r50-strides", default="1",
+                    help="window strides (s) for manet_r50 on the 10-minute video, e.g. 1,2")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     ten, thirty = args.out / "session_10min.mp4", args.out / "session_30min.mp4"
@@ -137,21 +143,28 @@ def main():
         join_copies(ten, thirty, 3)
     big = args.out / "manet_r50_fresh.pt"
     fresh_manet_r50(big)
+    small, small_name = args.small, "manet_r18 48 px (demo)"
+    if not small.exists():
+        small, small_name = args.out / "manet_r18_fresh.pt", "manet_r18 48 px (fresh)"
+        fresh_checkpoint(small, "manet_r18", embed_dim=300, size=48)
+    strides = [float(x) for x in args.r50_strides.split(",")]
     results = {}
-    for name, ckpt in (("manet_r50 224 px", big), ("manet_r18 48 px (demo)", args.small)):
+    for name, ckpt in (("manet_r50 224 px", big), (small_name, small)):
         for label, video in (("10 min", ten), ("30 min", thirty)):
             if label == "30 min" and (args.skip_30 or (args.r50_10_only and ckpt == big)):
                 continue
-            r = run_timeline(ckpt, video, args.out / f"{ckpt.stem}_{video.stem}")
-            results[f"{name}, {label}"] = r
-            print(f"{name}, {label}: {r}", flush=True)
+            for stride in (strides if ckpt == big and label == "10 min" else [1.0]):
+                r = run_timeline(ckpt, video, args.out / f"{ckpt.stem}_{video.stem}_s{stride:g}",
+                                 stride)
+                results[f"{name}, {label}, {stride:g}"] = r
+                print(f"{name}, {label}, stride {stride:g} s: {r}", flush=True)
     write_json(args.out / "timeline_speed.json", results)
-    print("\n| model | video | wall s | real-time factor | peak RSS |")
-    print("|---|---|---|---|---|")
+    print("\n| model | video | stride | wall s | real-time factor | peak RSS |")
+    print("|---|---|---|---|---|---|")
     for key, r in results.items():
-        name, video = key.rsplit(", ", 1)
-        print(f"| {name} | {video} | {r['wall_seconds']} | {r['realtime_factor']}x | "
-              f"{r['peak_rss_gb']} GB |")
+        name, video, stride = key.rsplit(", ", 2)
+        print(f"| {name} | {video} | {stride} s | {r['wall_seconds']} | "
+              f"{r['realtime_factor']}x | {r['peak_rss_gb']} GB |")
 
 
 if __name__ == "__main__":

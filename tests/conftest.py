@@ -7,7 +7,9 @@ import torch
 import yaml
 
 torch.set_flush_denormal(True)  # denormals made random-init backward passes 100x slower on CPU
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# two threads (the CI machine's cores) unless OMP_NUM_THREADS asks for fewer, e.g. for parallel
+# mutation-testing workers
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)))
 
 
 def _find_shared():

@@ -172,6 +172,21 @@ def test_tin_and_tanet_at_identity_reduce_to_tsn(family):
         assert not torch.allclose(fresh(x).logits, tsn(x).logits, atol=1e-3)
 
 
+def test_tin_starts_with_offsets_of_half_a_frame_and_unit_weights():
+    """TIN's initialisation (the paper's): where the offset net's last layer adds nothing yet,
+    both offsets are 0.5 frames; a fresh weight net scales every group by 1 on a still clip."""
+    from microaction.models.layers import TemporalInterlace
+
+    torch.manual_seed(0)
+    m = TemporalInterlace(16, num_segments=4)
+    with torch.no_grad():
+        m.offset_fc2.weight.zero_()
+        m.weight_conv.weight.zero_()
+        offsets, weights = m.offsets_and_weights(torch.randn(3, 4, 4))
+    assert torch.allclose(offsets, torch.full((3, 2), 0.5), atol=1e-4)
+    assert torch.allclose(weights, torch.ones(3, 4, 2))
+
+
 def test_tin_moves_groups_by_their_offsets():
     """The interlace's fractional shift: out(t) = in(t - o), linear between frames, zeros
     past the ends; the four groups take o1, o2, -o1, -o2."""
@@ -181,6 +196,8 @@ def test_tin_moves_groups_by_their_offsets():
     assert fractional_shift(x, torch.tensor([1.0]))[0, :, 0].tolist() == [0, 1, 2, 3, 4]
     assert fractional_shift(x, torch.tensor([-0.5]))[0, :, 0].tolist() == \
         [1.5, 2.5, 3.5, 4.5, 2.5]
+    for far in (7.0, -6.5):  # moved past the clip's end: nothing left
+        assert fractional_shift(x, torch.tensor([far]))[0, :, 0].tolist() == [0.0] * 5
     m = TemporalInterlace(16, num_segments=5, shift_div=1)
     with torch.no_grad():
         m.offset_fc2.weight.zero_()
@@ -193,32 +210,77 @@ def test_tin_moves_groups_by_their_offsets():
     assert torch.allclose(out[:, 4], torch.tensor([3, 4, 5, 0, 0.0]), atol=1e-4)  # -2
     assert torch.allclose(out[:, 8], torch.tensor([3, 4, 5, 0, 0.0]), atol=1e-4)  # -(+2)
     assert torch.allclose(out[:, 12], torch.tensor([0, 0, 1, 2, 3.0]), atol=1e-4)  # -(-2)
+    # the weight net scales the groups of o1 and -o1 by its first factor 2 sigmoid(b1), those of
+    # o2 and -o2 by its second: here 1.5 and 0.5
+    with torch.no_grad():
+        m.weight_conv.bias.copy_(torch.tensor([1.0, -1.0]) * torch.log(torch.tensor(3.0)))
+    scaled = m(clip.contiguous())[:, :, 0, 0]
+    for group, factor in ((0, 1.5), (4, 0.5), (8, 1.5), (12, 0.5)):
+        assert torch.allclose(scaled[:, group], factor * out[:, group], atol=1e-4), group
 
 
-def test_tam_is_its_definition_written_as_loops():
-    """TAM: per clip and channel, a softmax kernel over 3 taps (sums to one) convolves along
-    time the features scaled by a per-frame sigmoid importance; zero padding at the ends."""
+@pytest.mark.parametrize("k", [3, 5])
+def test_tam_is_its_definition_written_as_loops(k):
+    """TAM (Liu et al., 2021), restated from its definition with plain tensor ops: per clip and
+    channel, a global branch (Linear T -> 2T, BN, ReLU, Linear -> k taps, softmax) gives a
+    temporal kernel that sums to one; a local branch (conv1d C -> C/4 over 3 frames, BN, ReLU,
+    conv1d -> C, sigmoid) a per-frame importance; the scaled features are convolved along time
+    with the clip's kernel, zero padded at the ends. BN statistics are random so that every
+    stage shows."""
+    from torch.nn.functional import conv1d, linear
+
     from microaction.models.layers import TemporalAdaptiveModule
 
     torch.manual_seed(0)
-    m = TemporalAdaptiveModule(8, num_segments=4).eval()
+    m = TemporalAdaptiveModule(8, num_segments=4, kernel_size=k).eval()
+    for bn in (m.G[1], m.L[1]):
+        bn.running_mean.normal_()
+        bn.running_var.uniform_(0.5, 2)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.normal_()
+
+    def norm(v, bn, dim):  # eval-mode batch norm over feature axis ``dim``
+        shape = [1] * v.dim()
+        shape[dim] = -1
+        s = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).view(shape)
+        return (v - bn.running_mean.view(shape)) * s + bn.bias.view(shape)
+
+    assert m.G[0].weight.shape == (8, 4) and m.G[3].weight.shape == (k, 8)
+    assert m.L[0].weight.shape == (2, 8, 3) and m.L[3].weight.shape == (8, 2, 1)
     x = torch.randn(8, 8, 3, 3)  # 2 clips x 4 frames
     with torch.no_grad():
         out = m(x).view(2, 4, 8, 3, 3)
         clip = x.view(2, 4, 8, 3, 3)
         pooled = clip.mean((3, 4)).permute(0, 2, 1)  # (B, C, T)
-        taps = m.G(pooled.reshape(16, 4)).view(2, 8, 3)
-        gate = m.L(pooled)  # (B, C, T)
+        hidden = norm(linear(pooled.reshape(16, 4), m.G[0].weight), m.G[1], 1).clamp(min=0)
+        taps = torch.softmax(linear(hidden, m.G[3].weight), -1).view(2, 8, k)
+        local = norm(conv1d(pooled, m.L[0].weight, padding=1), m.L[1], 1).clamp(min=0)
+        gate = torch.sigmoid(conv1d(local, m.L[3].weight))  # (B, C, T)
     assert torch.allclose(taps.sum(-1), torch.ones(2, 8))
     want = torch.zeros_like(out)
     for b in range(2):
         for c in range(8):
             for t in range(4):
-                for k in range(3):
-                    src = t + k - 1
+                for j in range(k):  # tap j reads frame t + j - k // 2 (centred kernel)
+                    src = t + j - k // 2
                     if 0 <= src < 4:
-                        want[b, t, c] += taps[b, c, k] * gate[b, c, src] * clip[b, src, c]
+                        want[b, t, c] += taps[b, c, j] * gate[b, c, src] * clip[b, src, c]
     assert torch.allclose(out, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", ["shift", "tin", "tam"])
+def test_temporal_layers_refuse_a_batch_of_partial_clips(layer):
+    """6 frames cannot be clips of 4: the error says so (not a reshape error deep inside)."""
+    from microaction.models.layers import (TemporalAdaptiveModule, TemporalInterlace,
+                                           TemporalShift)
+
+    m = {"shift": lambda: TemporalShift(4), "tin": lambda: TemporalInterlace(16, 4),
+         "tam": lambda: TemporalAdaptiveModule(16, 4)}[layer]()
+    with pytest.raises(ValueError, match=r"^batch\*time 6 is not a multiple of num_segments 4$"):
+        m(torch.zeros(6, 16, 2, 2))
+    if layer == "tin":  # 8 channels / 4 = 2 cannot make TIN's four groups
+        with pytest.raises(ValueError, match=r"^8 channels / shift_div 4 is not a multiple of 4"):
+            TemporalInterlace(8, 4)
 
 
 # ----------------------------------------------------------------------------- engine

@@ -34,6 +34,18 @@ def test_shift_matches_naive_loop_values_and_gradients():
         temporal_shift(torch.zeros(6, 8, 1, 1), 4)
 
 
+def test_shift_module_and_residual_prefix_apply_what_they_are_given():
+    """The module passes its own shift_div; a prefix with only SE, or only a shift, applies just
+    that one before the conv."""
+    x = torch.randn(8, 16, 3, 3)
+    assert torch.equal(TemporalShift(4, shift_div=4)(x), naive_shift(x, 4, 4))
+    conv, se = torch.nn.Conv2d(16, 4, 1), SqueezeExcite(16)
+    with torch.no_grad():
+        assert torch.equal(ResidualPrefix(conv, se, None)(x), conv(se(x)))
+        assert torch.equal(ResidualPrefix(conv, None, TemporalShift(4))(x),
+                           conv(naive_shift(x, 4)))
+
+
 def test_registry_names_and_errors():
     names = list_models()
     for fam in ("tsn", "tsm", "manet"):

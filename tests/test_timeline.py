@@ -180,8 +180,51 @@ def test_timeline_streams_and_matches_window_clips(trained, sessions, tmp_path):
     for w in (0, 7, 22):
         clip = read_video(video, w * step + offsets, short_side=predictor.spec.short_side)
         assert np.allclose(predictor.scores_of_frames(clip.frames), scores.probs[w], atol=1e-5)
+    # the default batch (8 windows for this 48 px model) gives the same scores as batch 3
+    default = score_windows(predictor, video, window=2.0, stride=1.0, progress=False)
+    assert np.allclose(default.probs, scores.probs, atol=1e-5)
     segs = segments(scores, threshold=0.0)
     assert segs and all(0 <= s.start < s.end <= 24 for s in segs)
+
+
+def test_window_batch_by_input_volume():
+    """Windows per forward: 8 for the demo's small frames, 1 for MA-52-size frames (measured
+    fastest here), in between by volume; a batch is never 0."""
+    from microaction.spec import InputSpec
+    from microaction.timeline import window_batch
+
+    assert window_batch(InputSpec(clip_len=8, size=48, short_side=55)) == 8
+    assert window_batch(InputSpec(clip_len=8, size=64, short_side=73)) == 4
+    assert window_batch(InputSpec(clip_len=8, size=224, short_side=256)) == 1
+    assert window_batch(InputSpec(clip_len=32, size=224, short_side=256)) == 1
+    assert window_batch(InputSpec(clip_len=2, size=16, short_side=16)) == 8
+
+
+def test_inference_runs_channels_last_from_112_px(tmp_path):
+    """Checkpoints for 112 px and larger are loaded channels-last (faster here at MA-52's size),
+    smaller ones keep the default layout; either way the scores are the model's."""
+    from microaction.config import Config
+    from microaction.engine.checkpoint import save_checkpoint
+    from microaction.inference import Predictor
+    from microaction.labels import ACTION_NAMES
+    from microaction.models import create_model
+
+    for size, channels_last in ((64, False), (112, True)):
+        torch.manual_seed(0)
+        m = create_model("tsm_r18", size=size, clip_len=2)
+        ckpt = tmp_path / f"m{size}.pt"
+        save_checkpoint(ckpt, {"model": "tsm_r18", "model_kwargs": m.model_kwargs,
+                               "class_names": list(ACTION_NAMES),
+                               "input_spec": m.input_spec.to_dict(),
+                               "config": Config().to_dict(), "state_dict": m.state_dict()})
+        p = Predictor.from_checkpoint(ckpt)
+        conv = next(q for q in p.model.parameters() if q.dim() == 4)
+        assert conv.is_contiguous(memory_format=torch.channels_last) == channels_last, size
+        assert conv.is_contiguous() != channels_last, size
+        frames = np.random.default_rng(0).integers(0, 255, (2, size, size, 3), dtype=np.uint8)
+        fast = p.scores_of_frames(frames)
+        p.model.to(memory_format=torch.contiguous_format)
+        assert np.allclose(fast, p.scores_of_frames(frames), atol=1e-5)
 
 
 def test_segments_by_hand():

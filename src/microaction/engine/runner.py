@@ -28,7 +28,7 @@ from microaction.label_embeddings import load_label_embeddings
 from microaction.labels import LabelSpace
 from microaction.losses import JointEmbeddingLoss
 from microaction.metrics import format_table, ma52_report
-from microaction.models import create_model, has_embedding_head
+from microaction.models import create_model, has_embedding_head, to_channels_last
 from microaction.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -277,9 +277,8 @@ def _fit(cfg: Config, work_dir: Path, info: DistInfo, resume: bool, progress: bo
         raise ConfigError(f"train.best_metric {t.best_metric}: {len(labels)} classes have no "
                           f"body level (only MA-52's 52 do)")
     model.to(info.device)
-    if t.channels_last:  # channels_last_3d for the 3D convolutions of video models
-        model.to(memory_format=torch.channels_last_3d if any(
-            p.dim() == 5 for p in model.parameters()) else torch.channels_last)
+    if t.channels_last:
+        to_channels_last(model)
     criterion = JointEmbeddingLoss(None if table is None else torch.from_numpy(table),
                                    cfg.model.embed_weight, t.label_smoothing).to(info.device)
     optimizer = build_optimizer(model, t.lr, t.momentum, t.weight_decay, t.param_groups,

@@ -30,6 +30,15 @@ def list_models() -> list[str]:
                                           for t in re.split(r"(\d+)", n)])
 
 
+def to_channels_last(model):
+    """``model`` in place in the channels-last layout its convolutions use best
+    (``channels_last_3d`` where it has 3D kernels); returns it."""
+    import torch
+
+    three_d = any(p.dim() == 5 for p in model.parameters())
+    return model.to(memory_format=torch.channels_last_3d if three_d else torch.channels_last)
+
+
 def create_model(name: str, num_classes: int = 52, **kwargs):
     """Build a registered model. Unknown names list the close matches."""
     if name not in _MODELS:
