@@ -269,6 +269,20 @@ def test_tam_is_its_definition_written_as_loops(k):
 
 
 @pytest.mark.parametrize("layer", ["shift", "tin", "tam"])
+def test_temporal_layers_run_on_the_device_of_their_input(layer):
+    """No tensor is made on the CPU behind the caller's back (a GPU user's run would stop with a
+    device mismatch): checked on PyTorch's meta device, which refuses a mix with the CPU the
+    same way CUDA does."""
+    from microaction.models.layers import (TemporalAdaptiveModule, TemporalInterlace,
+                                           TemporalShift)
+
+    m = {"shift": lambda: TemporalShift(4), "tin": lambda: TemporalInterlace(16, 4),
+         "tam": lambda: TemporalAdaptiveModule(16, 4)}[layer]().to("meta")
+    out = m(torch.zeros(8, 16, 2, 2, device="meta"))
+    assert out.device.type == "meta" and out.shape == (8, 16, 2, 2)
+
+
+@pytest.mark.parametrize("layer", ["shift", "tin", "tam"])
 def test_temporal_layers_refuse_a_batch_of_partial_clips(layer):
     """6 frames cannot be clips of 4: the error says so (not a reshape error deep inside)."""
     from microaction.models.layers import (TemporalAdaptiveModule, TemporalInterlace,
