@@ -122,6 +122,12 @@ BUGS = [
      "    if InputSpec.from_dict(ckpt[\"input_spec\"]).size >= CHANNELS_LAST_MIN_SIZE:",
      "    if False:",
      ["tests/test_timeline.py::test_inference_runs_channels_last_from_112_px"]),
+    ("optimiser divides the rate by the group's multiplier", "engine/optim.py",
+     'g["lr"] = lr * g["lr_mult"]', 'g["lr"] = lr / g["lr_mult"]',
+     ["tests/test_core_exact.py::test_sgd_recipe_reaches_every_group"]),
+    ("AdamW ignores the configured momentum (beta1)", "engine/optim.py",
+     "betas=(momentum, 0.999)", "betas=(0.9, 0.999)",
+     ["tests/test_core_exact.py::test_adamw_takes_momentum_as_beta1_and_frozen_tensors_stay_out"]),
 ]
 
 

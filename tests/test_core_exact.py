@@ -223,6 +223,60 @@ def test_groups_for_any_module_and_plain_style():
     assert g["betas"] == (0.9, 0.999) and len(g["params"]) == 5 and g["lr_mult"] == 1.0
 
 
+class _Net(torch.nn.Module):
+    """A trunk conv, a norm, an embedding branch of three Linear layers and an ``fc`` head,
+    named as the models name them."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.bn = torch.nn.BatchNorm2d(4)
+        self.embed = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Linear(6, 5),
+                                         torch.nn.Linear(5, 3))
+        self.fc = torch.nn.Linear(4, 2)
+
+
+def test_sgd_recipe_reaches_every_group():
+    """The MANet recipe's optimiser, at its defaults (TSM groups, SGD): every trainable tensor
+    in exactly one group; each group's rate is the base rate times its multiplier (other biases
+    x2, head weight x5, head bias x10) with its own decay; momentum as given; the head found
+    through DDP's ``.module``, or moved to the embedding branch's last Linear."""
+    from microaction.engine.optim import build_optimizer, param_groups
+
+    net = _Net()
+    opt = build_optimizer(net, 0.01, 0.8, 5e-4)
+    assert type(opt) is torch.optim.SGD
+    by = {g["name"]: g for g in opt.param_groups}
+    assert {k: (pytest.approx(g["lr"]), g["weight_decay"]) for k, g in by.items()} == {
+        "weight": (0.01, 5e-4), "bias": (0.02, 0.0), "norm": (0.01, 0.0),
+        "head_weight": (0.05, 5e-4), "head_bias": (0.1, 0.0)}
+    assert by["head_weight"]["params"] == [net.fc.weight]
+    assert all(g["momentum"] == 0.8 for g in opt.param_groups)
+    ids = sorted(id(p) for g in opt.param_groups for p in g["params"])
+    assert ids == sorted(id(p) for p in net.parameters())
+    wrapped = {g["name"]: g["params"] for g in param_groups(_Wrapped(net), 5e-4)}
+    assert wrapped == {k: g["params"] for k, g in by.items()}
+    moved = {g["name"]: g for g in build_optimizer(net, 0.01, 0.8, 5e-4,
+                                                    head_layer="embed").param_groups}
+    assert moved["head_weight"]["params"] == [net.embed[2].weight]
+    assert moved["head_bias"]["params"] == [net.embed[2].bias]
+    bare = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    bare.fc = torch.nn.Linear(2, 2)  # no embedding branch: "embed" falls back to the classifier
+    assert {g["name"]: g["params"] for g in param_groups(bare, 0.0, head_layer="embed")}[
+        "head_weight"] == [bare.fc.weight]
+
+
+def test_adamw_takes_momentum_as_beta1_and_frozen_tensors_stay_out():
+    from microaction.engine.optim import build_optimizer, transformer_groups
+
+    opt = build_optimizer(_Net(), 0.001, 0.8, 0.05, style="plain", kind="adamw")
+    assert type(opt) is torch.optim.AdamW and opt.param_groups[0]["betas"] == (0.8, 0.999)
+    lin = torch.nn.Linear(2, 2)
+    lin.weight.requires_grad_(False)  # frozen first: the module's bias is still grouped
+    decay, rest = transformer_groups(torch.nn.Sequential(lin), 0.1)
+    assert decay["params"] == [] and rest["params"] == [lin.bias]
+
+
 def test_transformer_groups():
     from microaction.engine.optim import build_optimizer
     from microaction.models import create_model

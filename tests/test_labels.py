@@ -55,3 +55,9 @@ def test_label_space_decides_ma52_in_one_place(tmp_path):
     with pytest.raises(MicroactionError, match="label_name.txt: 3 class names but "
                                                "data.num_classes is 52"):
         LabelSpace.for_root(tmp_path, 52)
+
+
+def test_labelled_axis_names_carry_the_class_id():
+    """Plot axes and tables show "<id> <name>": the id a list file uses beside the name."""
+    axis = labels.LabelSpace.ma52().labelled()
+    assert len(axis) == 52 and axis[9] == "9 nodding" and axis[0].startswith("0 ")
