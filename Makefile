@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean mutate mutate-layers browser
+.PHONY: demo test install clean mutate mutate-layers mutmut browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,14 +40,15 @@ clean:
 MUTMUT := OMP_NUM_THREADS=1 $(abspath $(VENV))/bin/mutmut
 COUNT_RESULTS := awk -F': ' '{print $$2}' | sort | uniq -c
 
-mutate: $(STAMP)
+mutmut: $(STAMP)
 	$(PY) -m pip install --quiet 'mutmut==3.8.1'
+
+mutate: mutmut
 	rm -rf mutants
 	$(MUTMUT) run --max-children 2 || true
 	$(MUTMUT) results --all true | $(COUNT_RESULTS)
 
-mutate-layers: $(STAMP)
-	$(PY) -m pip install --quiet 'mutmut==3.8.1'
+mutate-layers: mutmut
 	rm -rf build/mutate-layers && mkdir -p build/mutate-layers
 	git ls-files | tar -cf - -T - | tar -xf - -C build/mutate-layers
 	cp benchmarks/mutmut_layers.toml build/mutate-layers/pyproject.toml

@@ -161,9 +161,9 @@ def main():
     plain, embedded = {}, {}
     for method in args.methods.split(","):
         big, small, _ = METHODS[method]
-        variants = [] if args.embed_runs_only else [(plain, False)]
-        if args.embed_runs_only and (args.out / small / "result.json").exists():
-            variants.append((plain, False))  # finished: read back, not retrained
+        # with --embed-runs-only a plain run is only read back, when it has finished
+        plain_done = (args.out / small / "result.json").exists()
+        variants = [(plain, False)] if plain_done or not args.embed_runs_only else []
         if not args.no_embed_runs and method not in ("MANet",):
             variants.append((embedded, True))
         for target, embed in variants:
