@@ -187,6 +187,14 @@ def test_timeline_streams_and_matches_window_clips(trained, sessions, tmp_path):
     assert segs and all(0 <= s.start < s.end <= 24 for s in segs)
 
 
+@pytest.mark.parametrize("text", ["0", "-1", "two"])
+def test_bad_batch_is_a_usage_error(text, capsys, tmp_path):
+    with pytest.raises(SystemExit) as code:
+        main(["timeline", "m.pt", "v.mp4", "--out", str(tmp_path / "t"), "--batch", text])
+    assert code.value.code == 2 and "--batch" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
+
+
 def test_window_batch_by_input_volume():
     """Windows per forward: 8 for the demo's small frames, 1 for MA-52-size frames (measured
     fastest here), in between by volume; a batch is never 0."""
