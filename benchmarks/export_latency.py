@@ -10,8 +10,6 @@ measured the same way.
 """
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import torch
 from microaction.export import ExportedPredictor, export
 from microaction.inference import Predictor
 from microaction.io import write_json
+from timing import median_ms
 
 
 def big_clip(path: Path) -> Path:
@@ -30,16 +29,6 @@ def big_clip(path: Path) -> Path:
         small = render_clip(9, 60, 180, np.random.default_rng(1))
         write_video(path, np.repeat(np.repeat(small, 6, 1), 6, 2), crf=23)
     return path
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
 
 
 def main():

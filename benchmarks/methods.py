@@ -2,7 +2,8 @@
 trained on the same data with the same budget, then again with MANet's joint-embedding loss.
 
     python benchmarks/methods.py [--data runs/demo/data] [--out runs/methods] [--epochs 10]
-        [--methods tsn_r18,...] [--no-embed-runs | --embed-runs-only]
+        [--methods TSN,TSM,...] [--no-embed-runs | --embed-runs-only]
+    python benchmarks/methods.py --speed-only      # params, GFLOPs, ms for all, no training
 
 Budget and recipe: the demo's (``microaction demo``): 52 classes x 16/8/8 clips of 32 frames at
 57 px, 48 px centre crops, 10 epochs, AdamW lr 5e-4 with cosine decay, batch 8, from scratch,
@@ -11,7 +12,7 @@ Inputs fit the 32-frame clips: segment models 8 segments; TANet 8 frames 4 apart
 SlowFast 16 frames 2 apart; R(2+1)D and TimeSformer 8 frames 4 apart.
 
 Reported per run: parameters and GFLOPs per clip at the benchmark input, CPU ms per clip
-forward and forward+backward (batch 8, 2 threads), the paper's metrics on val, and accuracy
+forward and forward+backward (batch 8, 2 threads; medians of 7 batches), the paper's metrics on val, and accuracy
 within the six motion-only class pairs on val + the labelled test split (chance 50 %).
 A finished run (``OUT/<run>/result.json``) is reused, so an interrupted benchmark continues.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from temporal_vs_tsn import within_group
+from timing import median_ms
 
 from microaction.cli.demo import DEMO, demo_config, synth_size_for
 from microaction.engine.distributed import DistInfo
@@ -62,8 +64,11 @@ def config_for(data: Path, method: str, embed: bool, epochs: int, size: int):
     return cfg
 
 
-def speed(model, batch: int = 8, repeats: int = 3) -> tuple[float, float]:
-    """ms per clip: forward (eval, no grad) and forward + backward + AdamW step (train)."""
+def speed(model, batch: int = 8, repeats: int = 7) -> tuple[float, float]:
+    """ms per clip: forward (eval, no grad) and forward + backward + AdamW step (train).
+
+    Each the median of ``repeats`` timed batches after two warm-up batches.
+    """
     s = model.input_spec
     x = torch.randn(batch, 3, s.clip_len, s.size, s.size)
     y = torch.randint(0, 52, (batch,))
@@ -74,17 +79,12 @@ def speed(model, batch: int = 8, repeats: int = 3) -> tuple[float, float]:
         torch.nn.functional.cross_entropy(model(x).logits, y).backward()
         opt.step()
 
-    out = []
-    for train in (False, True):
-        model.train(train)
-        fn = step if train else (lambda: model(x))
-        with torch.set_grad_enabled(train):
-            fn()
-            t0 = time.perf_counter()
-            for _ in range(repeats):
-                fn()
-        out.append(1000 * (time.perf_counter() - t0) / repeats / batch)
-    return out[0], out[1]
+    model.eval()
+    with torch.no_grad():
+        fwd = median_ms(lambda: model(x), repeats, warmup=2)
+    model.train()
+    both = median_ms(step, repeats, warmup=2)
+    return fwd / batch, both / batch
 
 
 def run(cfg, run_dir: Path, root: Path) -> dict:
@@ -137,6 +137,30 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def speed_table(args) -> None:
+    from microaction.engine.runner import build_model
+
+    rows = {}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch 8, ms per clip")
+    print("| method (small variant) | params | GFLOPs/clip | ms fwd | ms fwd+bwd | "
+          "+ embed head: ms fwd | ms fwd+bwd |\n|---|---|---|---|---|---|---|")
+    for method in args.methods.split(","):
+        row = {}
+        for embed in (False, True):
+            model = build_model(config_for(args.data, method, embed, args.epochs, args.size))[0]
+            fwd, both = speed(model)
+            row["embed" if embed else "plain"] = {
+                "params": count_parameters(model), "gflops": flops_per_clip(model) / 1e9,
+                "ms_forward": fwd, "ms_forward_backward": both}
+        rows[method] = row
+        p, e = row["plain"], row["embed"]
+        print(f"| {method} ({METHODS[method][1]}) | {p['params'] / 1e6:.1f} M | "
+              f"{p['gflops']:.2f} | {p['ms_forward']:.0f} | {p['ms_forward_backward']:.0f} | "
+              f"{e['ms_forward']:.0f} | {e['ms_forward_backward']:.0f} |", flush=True)
+    write_json(args.out / "speed.json", {"threads": torch.get_num_threads(), "batch": 8,
+                                         "methods": rows})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("runs/demo/data"))
@@ -151,6 +175,9 @@ def main():
                          "finished under --out are still reported)")
     ap.add_argument("--remeasure-speed", action="store_true",
                     help="measure the ms columns of finished runs again (on a quiet machine)")
+    ap.add_argument("--speed-only", action="store_true",
+                    help="train nothing: measure params, GFLOPs and ms of every method, plain "
+                         "and with the embedding head, in one sitting; writes OUT/speed.json")
     args = ap.parse_args()
     torch.set_flush_denormal(True)
     t_start = time.perf_counter()
@@ -158,6 +185,8 @@ def main():
         generate_dataset(args.data, clips_per_class=DEMO["clips_per_class"],
                          size=synth_size_for(args.size), length=DEMO["synth_length"],
                          participants=DEMO["participants"], distractors=DEMO["distractors"])
+    if args.speed_only:
+        return speed_table(args)
     plain, embedded = {}, {}
     for method in args.methods.split(","):
         big, small, _ = METHODS[method]

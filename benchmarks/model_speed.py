@@ -4,19 +4,11 @@
 """
 
 import argparse
-import time
 
 import torch
 
 from microaction.models import create_model
-
-
-def timed(fn, repeats):
-    fn()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - t0) / repeats
+from timing import median_ms
 
 
 def main():
@@ -37,7 +29,7 @@ def main():
             y = torch.randint(0, 52, (args.batch,))
             model.eval()
             with torch.no_grad():
-                fwd = timed(lambda: model(x), args.repeats)
+                fwd = median_ms(lambda: model(x), args.repeats)
             model.train()
             opt = torch.optim.SGD(model.parameters(), lr=1e-3)
 
@@ -46,9 +38,9 @@ def main():
                 torch.nn.functional.cross_entropy(model(x).logits, y).backward()
                 opt.step()
 
-            both = timed(step, args.repeats)
-            print(f"{name:<10} {size:>4} {1000 * fwd / args.batch:>12.0f} "
-                  f"{1000 * both / args.batch:>16.0f}", flush=True)
+            both = median_ms(step, args.repeats)
+            print(f"{name:<10} {size:>4} {fwd / args.batch:>12.0f} "
+                  f"{both / args.batch:>16.0f}", flush=True)
 
 
 if __name__ == "__main__":
