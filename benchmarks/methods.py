@@ -12,8 +12,9 @@ Inputs fit the 32-frame clips: segment models 8 segments; TANet 8 frames 4 apart
 SlowFast 16 frames 2 apart; R(2+1)D and TimeSformer 8 frames 4 apart.
 
 Reported per run: parameters and GFLOPs per clip at the benchmark input, CPU ms per clip
-forward and forward+backward (batch 8, 2 threads; medians of 7 batches), the paper's metrics on val, and accuracy
-within the six motion-only class pairs on val + the labelled test split (chance 50 %).
+forward and forward+backward (batch 8, 2 threads; medians of 7 batches), the paper's metrics
+on val, and accuracy within the six motion-only class pairs on val + the labelled test split
+(chance 50 %).
 A finished run (``OUT/<run>/result.json``) is reused, so an interrupted benchmark continues.
 """
 
