@@ -15,7 +15,8 @@ Reported per run: parameters and GFLOPs per clip at the benchmark input, CPU ms 
 forward and forward+backward (batch 8, 2 threads; medians of 7 batches), the paper's metrics
 on val, and accuracy within the six motion-only class pairs on val + the labelled test split
 (chance 50 %).
-A finished run (``OUT/<run>/result.json``) is reused, so an interrupted benchmark continues.
+A finished run (``OUT/<run>/result.json``) is reused and an interrupted one resumes from its
+last epoch (``last.pt``), so a stopped benchmark continues where it was.
 """
 
 import argparse
@@ -29,6 +30,7 @@ from temporal_vs_tsn import within_group
 from timing import median_ms
 
 from microaction.cli.demo import DEMO, demo_config, synth_size_for
+from microaction.engine.checkpoint import load_checkpoint
 from microaction.engine.distributed import DistInfo
 from microaction.engine.runner import fit
 from microaction.inference import score_split
@@ -99,8 +101,12 @@ def run(cfg, run_dir: Path, root: Path) -> dict:
            "params": count_parameters(model), "gflops": flops_per_clip(model) / 1e9,
            "input": model.input_spec.to_dict()}
     res["ms_forward"], res["ms_forward_backward"] = speed(model)
+    # an interrupted run continues from its last epoch; train_seconds is then this sitting's
+    resumed = (run_dir / "last.pt").exists()
+    if resumed:
+        res["resumed_from_epoch"] = load_checkpoint(run_dir / "last.pt")["progress"]["epoch"]
     t0 = time.perf_counter()
-    report = fit(cfg, run_dir, DistInfo(), progress=False, overwrite=True)
+    report = fit(cfg, run_dir, DistInfo(), resume=resumed, progress=False, overwrite=not resumed)
     res["train_seconds"] = round(time.perf_counter() - t0)
     res["val"] = {k: report[k] for k in ("action_top1", "action_top5", "body_top1",
                                          "action_f1_macro", "action_f1_micro", "body_f1_macro",
@@ -120,6 +126,10 @@ def run(cfg, run_dir: Path, root: Path) -> dict:
     return res
 
 
+def resumed(r: dict) -> str:
+    return f" (from epoch {r['resumed_from_epoch']})" if "resumed_from_epoch" in r else ""
+
+
 def table(results: dict) -> str:
     head = ("| method (small variant) | params | GFLOPs/clip | ms fwd | ms fwd+bwd | top-1 | "
             "top-5 | body top-1 | action F1 macro / micro | body F1 macro / micro | F1_mean | "
@@ -134,7 +144,7 @@ def table(results: dict) -> str:
             f"{100 * v['body_top1']:.1f} | {100 * v['action_f1_macro']:.1f} / "
             f"{100 * v['action_f1_micro']:.1f} | {100 * v['body_f1_macro']:.1f} / "
             f"{100 * v['body_f1_micro']:.1f} | **{100 * v['f1_mean']:.1f}** | "
-            f"{100 * r['within_pairs']:.1f} | {r['train_seconds']} |")
+            f"{100 * r['within_pairs']:.1f} | {r['train_seconds']}{resumed(r)} |")
     return "\n".join(lines)
 
 
@@ -206,7 +216,8 @@ def main():
                 r["ms_forward"], r["ms_forward_backward"] = speed(build_model(cfg)[0])
                 write_json(args.out / tag / "result.json", r)
             print(f"== {method} ({tag}): val F1_mean {100 * r['val']['f1_mean']:.1f}, "
-                  f"within pairs {100 * r['within_pairs']:.1f} % ({r['train_seconds']} s)",
+                  f"within pairs {100 * r['within_pairs']:.1f} % ({r['train_seconds']} s"
+                  f"{resumed(r)})",
                   flush=True)
     summary = {"plain": plain, "with_joint_embedding_loss": embedded,
                "wall_seconds": round(time.perf_counter() - t_start)}
