@@ -86,8 +86,17 @@ def test_cache_refuses_a_set_too_large_for_ram(tiny_synth, monkeypatch):
     import microaction.data.dataset as dataset_module
     from microaction.errors import MicroactionError
 
+    held = VideoDataset.from_split(tiny_synth, "train", SPEC, train=True).preload()
+    # the cache may take up to half of the memory available: 2.5x its size is enough ...
+    monkeypatch.setattr(dataset_module, "available_memory", lambda: int(2.5 * held))
     ds = VideoDataset.from_split(tiny_synth, "train", SPEC, train=True)
-    monkeypatch.setattr(dataset_module, "available_memory", lambda: 1_000_000)
-    with pytest.raises(MicroactionError, match="videos_train: keeping 52 clips in RAM needs"):
+    ds.preload()
+    assert ds.cached
+    # ... 1.5x is not, and the message says both sizes and what to do
+    monkeypatch.setattr(dataset_module, "available_memory", lambda: int(1.5 * held))
+    ds = VideoDataset.from_split(tiny_synth, "train", SPEC, train=True)
+    with pytest.raises(MicroactionError, match=r"videos_train: keeping 52 clips in RAM needs "
+                       r"about [0-9.]+ GiB, more than half of the [0-9.]+ GiB available now; "
+                       r"free memory or turn data.cache off"):
         ds.preload()
     assert not ds.cached

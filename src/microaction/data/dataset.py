@@ -120,8 +120,8 @@ class VideoDataset(Dataset):
             if avail is not None and need > avail // 2:
                 raise MicroactionError(
                     f"{self.video_dir}: keeping {len(self)} clips in RAM needs about "
-                    f"{need / 2**30:.1f} GiB but {avail / 2**30:.1f} GiB is available; "
-                    f"turn data.cache off for this dataset")
+                    f"{need / 2**30:.2f} GiB, more than half of the {avail / 2**30:.2f} GiB "
+                    f"available now; free memory or turn data.cache off for this dataset")
         with ThreadPoolExecutor(max(1, threads)) as pool, \
                 progress_bar(total=len(self), initial=len(cache), desc=desc, unit="clip",
                              enabled=progress) as bar:
