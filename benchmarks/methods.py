@@ -126,7 +126,7 @@ def run(cfg, run_dir: Path, root: Path) -> dict:
     return res
 
 
-def resumed(r: dict) -> str:
+def resumed_note(r: dict) -> str:
     return f" (from epoch {r['resumed_from_epoch']})" if "resumed_from_epoch" in r else ""
 
 
@@ -144,7 +144,7 @@ def table(results: dict) -> str:
             f"{100 * v['body_top1']:.1f} | {100 * v['action_f1_macro']:.1f} / "
             f"{100 * v['action_f1_micro']:.1f} | {100 * v['body_f1_macro']:.1f} / "
             f"{100 * v['body_f1_micro']:.1f} | **{100 * v['f1_mean']:.1f}** | "
-            f"{100 * r['within_pairs']:.1f} | {r['train_seconds']}{resumed(r)} |")
+            f"{100 * r['within_pairs']:.1f} | {r['train_seconds']}{resumed_note(r)} |")
     return "\n".join(lines)
 
 
@@ -184,8 +184,6 @@ def main():
     ap.add_argument("--embed-runs-only", action="store_true",
                     help="only the runs with the joint-embedding loss (plain runs already "
                          "finished under --out are still reported)")
-    ap.add_argument("--remeasure-speed", action="store_true",
-                    help="measure the ms columns of finished runs again (on a quiet machine)")
     ap.add_argument("--speed-only", action="store_true",
                     help="train nothing: measure params, GFLOPs and ms of every method, plain "
                          "and with the embedding head, in one sitting; writes OUT/speed.json")
@@ -210,14 +208,9 @@ def main():
             cfg = config_for(args.data, method, embed, args.epochs, args.size)
             tag = small + ("+embed" if embed else "")
             target[method] = r = run(cfg, args.out / tag, args.data)
-            if args.remeasure_speed:
-                from microaction.engine.runner import build_model
-
-                r["ms_forward"], r["ms_forward_backward"] = speed(build_model(cfg)[0])
-                write_json(args.out / tag / "result.json", r)
             print(f"== {method} ({tag}): val F1_mean {100 * r['val']['f1_mean']:.1f}, "
                   f"within pairs {100 * r['within_pairs']:.1f} % ({r['train_seconds']} s"
-                  f"{resumed(r)})",
+                  f"{resumed_note(r)})",
                   flush=True)
     summary = {"plain": plain, "with_joint_embedding_loss": embedded,
                "wall_seconds": round(time.perf_counter() - t_start)}
