@@ -32,7 +32,7 @@ from timing import median_ms
 from microaction.cli.demo import DEMO, demo_config, synth_size_for
 from microaction.engine.checkpoint import load_checkpoint
 from microaction.engine.distributed import DistInfo
-from microaction.engine.runner import fit
+from microaction.engine.runner import build_model, fit
 from microaction.inference import score_split
 from microaction.io import write_json
 from microaction.metrics import ma52_report
@@ -94,8 +94,6 @@ def run(cfg, run_dir: Path, root: Path) -> dict:
     done = run_dir / "result.json"
     if done.exists():
         return json.loads(done.read_text())
-    from microaction.engine.runner import build_model
-
     model, _ = build_model(cfg)
     res = {"model": cfg.model.name, "embed_head": bool(cfg.model.embed_head),
            "params": count_parameters(model), "gflops": flops_per_clip(model) / 1e9,
@@ -149,8 +147,6 @@ def table(results: dict) -> str:
 
 
 def speed_table(args) -> None:
-    from microaction.engine.runner import build_model
-
     rows = {}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch 8, ms per clip")
     print("| method (small variant) | params | GFLOPs/clip | ms fwd | ms fwd+bwd | "
